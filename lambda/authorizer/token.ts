@@ -1,0 +1,44 @@
+/** Finding the one bearer token of a request (RFC 6750), before any JWT parsing. */
+import { MAX_TOKEN_BYTES } from './config';
+import { TokenRejectedError } from './errors';
+
+/** The request headers as a REQUEST authorizer event carries them. */
+export interface AuthorizerHeaders {
+  readonly headers?: Readonly<Record<string, string | undefined>> | null;
+  readonly multiValueHeaders?: Readonly<Record<string, readonly string[] | undefined>> | null;
+}
+
+// The credentials of the Bearer scheme, narrowed to a JWS in compact form: three base64url parts and
+// a non-empty signature. This turns away JWE (five parts), unsigned `alg: none` tokens and padding.
+const BEARER = /^bearer +(\S+)$/i;
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+
+/**
+ * The JWT from the request's single `Authorization: Bearer <jwt>` header.
+ * @throws TokenRejectedError when there is none, more than one, or it is too large or not a compact JWS.
+ */
+export function extractBearerToken(request: AuthorizerHeaders): string {
+  const values = authorizationValues(request);
+  if (values.length === 0) throw new TokenRejectedError('TOKEN_MISSING', 'no Authorization header');
+  if (values.length > 1) throw new TokenRejectedError('TOKEN_MULTIPLE', 'more than one Authorization header');
+  const value = values[0];
+  if (value.length > MAX_TOKEN_BYTES || Buffer.byteLength(value) > MAX_TOKEN_BYTES) {
+    throw new TokenRejectedError('TOKEN_TOO_LARGE', `Authorization header exceeds ${MAX_TOKEN_BYTES} bytes`);
+  }
+  const match = BEARER.exec(value.trim());
+  if (match === null) {
+    throw new TokenRejectedError(/^bearer(\s|$)/i.test(value.trim()) ? 'TOKEN_MALFORMED' : 'TOKEN_SCHEME', 'Authorization is not one Bearer token');
+  }
+  const token = match[1];
+  if (!COMPACT_JWS.test(token)) throw new TokenRejectedError('TOKEN_MALFORMED', 'token is not a signed JWT in compact form');
+  return token;
+}
+
+/** Every Authorization value of the request, whatever the case of the header name. */
+function authorizationValues(request: AuthorizerHeaders): string[] {
+  const multi = Object.entries(request.multiValueHeaders ?? {}).filter(([name]) => name.toLowerCase() === 'authorization');
+  if (multi.length > 0) return multi.flatMap(([, values]) => values ?? []);
+  return Object.entries(request.headers ?? {})
+    .filter(([name, value]) => name.toLowerCase() === 'authorization' && value !== undefined)
+    .map(([, value]) => value as string);
+}

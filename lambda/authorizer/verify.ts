@@ -1,0 +1,159 @@
+/**
+ * JWT verification with jose: the issuer is picked from the unverified `iss`, then the token is
+ * verified against that issuer's JWKS, audience, algorithms and clock. Errors are sorted into "the
+ * token is bad" (TokenRejectedError) and "the keys could not be had" (JwksUnavailableError).
+ */
+import { createRemoteJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
+import type { JWSHeaderParameters, JWTPayload, FlattenedJWSInput, RemoteJWKSet } from 'jose';
+import type { AuthorizerConfig, TrustedIssuer } from './config';
+import { JwksUnavailableError, TokenRejectedError } from './errors';
+import type { RejectionCode } from './errors';
+
+/** What a verified token says about its caller. */
+export interface VerifiedToken {
+  readonly subject: string;
+  readonly issuer: string;
+  readonly scopes: readonly string[];
+  readonly clientId?: string;
+  readonly usageIdentifierKey?: string;
+}
+
+/** Seams for tests and the local runtime. */
+export interface VerifierOptions {
+  /** The current time. @default - the system clock */
+  readonly clock?: () => Date;
+}
+
+interface IssuerKeys {
+  readonly trusted: TrustedIssuer;
+  readonly keys: RemoteJWKSet;
+}
+
+/** Verifies tokens against the configured issuers; one instance per process, so JWKS stay cached. */
+export class JwtVerifier {
+  private readonly issuers: ReadonlyMap<string, IssuerKeys>;
+  private readonly clock: () => Date;
+
+  constructor(private readonly config: AuthorizerConfig, options: VerifierOptions = {}) {
+    this.clock = options.clock ?? (() => new Date());
+    this.issuers = new Map(
+      config.issuers.map((trusted) => [
+        trusted.issuer,
+        {
+          trusted,
+          keys: createRemoteJWKSet(new URL(trusted.jwksUri), {
+            timeoutDuration: config.jwks.timeoutMs,
+            cooldownDuration: config.jwks.cooldownMs,
+            cacheMaxAge: config.jwks.cacheMaxAgeMs,
+          }),
+        },
+      ]),
+    );
+  }
+
+  /**
+   * Verifies a compact JWS and returns its caller.
+   * @throws TokenRejectedError for any token that is not valid; JwksUnavailableError when keys cannot be fetched.
+   */
+  async verify(token: string): Promise<VerifiedToken> {
+    const issuer = this.issuers.get(unverifiedIssuer(token));
+    if (issuer === undefined) throw new TokenRejectedError('TOKEN_ISSUER_UNTRUSTED', 'iss is not a trusted issuer');
+    const now = this.clock();
+    let payload: JWTPayload;
+    try {
+      ({ payload } = await jwtVerify(token, (header, input) => resolveKey(issuer.keys, header, input), {
+        issuer: issuer.trusted.issuer,
+        audience: [...issuer.trusted.audience],
+        algorithms: [...this.config.algorithms],
+        clockTolerance: this.config.clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub'],
+        currentDate: now,
+        ...(this.config.tokenType !== undefined && { typ: this.config.tokenType }),
+      }));
+    } catch (error) {
+      throw classify(error);
+    }
+    return this.caller(payload, issuer.trusted.issuer, now);
+  }
+
+  private caller(payload: JWTPayload, issuer: string, now: Date): VerifiedToken {
+    const { sub, iat } = payload;
+    if (typeof sub !== 'string' || sub.length === 0) throw new TokenRejectedError('TOKEN_CLAIM_INVALID', 'sub must be a non-empty string');
+    // jose checks iat against the clock only with maxTokenAge; a token issued in the future is not valid yet.
+    if (iat !== undefined && iat > now.getTime() / 1000 + this.config.clockToleranceSeconds) {
+      throw new TokenRejectedError('TOKEN_CLAIM_INVALID', 'iat is in the future');
+    }
+    const clientId = stringClaim(payload.client_id) ?? stringClaim(payload.azp);
+    const claim = this.config.usageIdentifierClaim;
+    const usageIdentifierKey = claim === undefined ? undefined : stringClaim(payload[claim]);
+    return {
+      subject: sub,
+      issuer,
+      scopes: scopesOf(payload),
+      ...(clientId !== undefined && { clientId }),
+      ...(usageIdentifierKey !== undefined && { usageIdentifierKey }),
+    };
+  }
+}
+
+/** The `iss` of a token whose signature is not checked yet: only to choose which keys to check it with. */
+function unverifiedIssuer(token: string): string {
+  let payload: JWTPayload;
+  try {
+    payload = decodeJwt(token);
+  } catch (error) {
+    throw new TokenRejectedError('TOKEN_MALFORMED', 'token payload is not a JSON object', { cause: error });
+  }
+  if (typeof payload.iss !== 'string') throw new TokenRejectedError('TOKEN_ISSUER_UNTRUSTED', 'token has no iss');
+  return payload.iss;
+}
+
+/** Looks the key up in the issuer's JWKS, telling a key the token names wrongly from keys that cannot be had. */
+async function resolveKey(keys: RemoteJWKSet, header: JWSHeaderParameters, input: FlattenedJWSInput): ReturnType<RemoteJWKSet> {
+  try {
+    return await keys(header, input);
+  } catch (error) {
+    if (error instanceof errors.JWKSNoMatchingKey) throw new TokenRejectedError('TOKEN_KEY_UNKNOWN', 'no key in the JWKS matches kid and alg', { cause: error });
+    if (error instanceof errors.JWKSMultipleMatchingKeys) {
+      throw new TokenRejectedError('TOKEN_KEY_AMBIGUOUS', 'several JWKS keys match and the token names no kid', { cause: error });
+    }
+    if (error instanceof errors.JOSENotSupported) throw new TokenRejectedError('TOKEN_UNSUPPORTED', 'token asks for an unsupported key', { cause: error });
+    throw new JwksUnavailableError(`JWKS could not be fetched or read: ${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error'}`, {
+      cause: error,
+    });
+  }
+}
+
+const JOSE_CODES: Readonly<Record<string, RejectionCode>> = {
+  ERR_JWT_EXPIRED: 'TOKEN_EXPIRED',
+  ERR_JWT_CLAIM_VALIDATION_FAILED: 'TOKEN_CLAIM_INVALID',
+  ERR_JOSE_ALG_NOT_ALLOWED: 'TOKEN_ALG_NOT_ALLOWED',
+  ERR_JWS_SIGNATURE_VERIFICATION_FAILED: 'TOKEN_SIGNATURE_INVALID',
+  ERR_JWS_INVALID: 'TOKEN_MALFORMED',
+  ERR_JWT_INVALID: 'TOKEN_MALFORMED',
+  ERR_JOSE_NOT_SUPPORTED: 'TOKEN_UNSUPPORTED',
+};
+
+/** Maps what jwtVerify threw to our errors; anything unforeseen is rethrown as is (a 5xx, never an allow). */
+function classify(error: unknown): unknown {
+  if (error instanceof TokenRejectedError || error instanceof JwksUnavailableError) return error;
+  if (error instanceof errors.JOSEError) {
+    if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'typ') {
+      return new TokenRejectedError('TOKEN_TYPE_INVALID', 'typ header is not the required token type', { cause: error });
+    }
+    const code = JOSE_CODES[error.code];
+    if (code !== undefined) return new TokenRejectedError(code, error.message, { cause: error });
+  }
+  return error;
+}
+
+function stringClaim(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+/** Scopes from `scope` (RFC 8693/9068: space-separated) or `scp` (a list, as Okta and Entra ID send). */
+function scopesOf(payload: JWTPayload): string[] {
+  const { scope, scp } = payload;
+  const raw = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scp) ? scp : typeof scp === 'string' ? scp.split(' ') : [];
+  return [...new Set(raw.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0))];
+}
