@@ -1,0 +1,221 @@
+import * as path from 'node:path';
+import { Duration, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { AuthorizerConfig, JwtAlgorithm } from '../../lambda/authorizer/config';
+import {
+  AUTHORIZER_CONFIG_ENV,
+  AUTHORIZER_DEFAULTS,
+  buildScopeTable,
+  encodeAuthorizerConfig,
+  LAMBDA_ENVIRONMENT_LIMIT_BYTES,
+} from '../../lambda/authorizer/config';
+import type { RouteSpec } from '../routes/route-spec';
+
+/** An identity provider whose JWTs the authorizer accepts. */
+export interface JwtIssuer {
+  /** The exact `iss` of its tokens, such as `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf`. */
+  readonly issuer: string;
+  /** The audience, or audiences, a token must name in `aud` (an app client id, an API identifier). */
+  readonly audience: string | readonly string[];
+  /**
+   * The URL of the issuer's JWKS.
+   * @default - `${issuer}/.well-known/jwks.json`, where Cognito and Auth0 publish theirs
+   */
+  readonly jwksUri?: string;
+}
+
+/** Props of {@link JwtAuthorizer}. */
+export interface JwtAuthorizerProps {
+  /** The issuers to trust: at least one. */
+  readonly issuers: readonly JwtIssuer[];
+  /** The API's routes: a token is allowed the routes its scopes permit. */
+  readonly routes: readonly RouteSpec[];
+  /**
+   * Signature algorithms to accept (asymmetric only).
+   * @default - RS256 and ES256
+   */
+  readonly algorithms?: readonly JwtAlgorithm[];
+  /**
+   * Leeway for `exp`, `nbf` and `iat` against the Lambda's clock, in whole seconds up to 5 minutes.
+   * @default - Duration.seconds(30)
+   */
+  readonly clockTolerance?: Duration;
+  /**
+   * The `typ` header a token must carry, such as `at+jwt` for RFC 9068 access tokens.
+   * @default - the typ header is not checked
+   */
+  readonly tokenType?: string;
+  /**
+   * The claim whose value API Gateway uses as the caller's API key when the REST API's
+   * `apiKeySource` is AUTHORIZER, so that a client's usage plan follows its identity.
+   * @default - none: API keys come from the `x-api-key` header
+   */
+  readonly usageIdentifierClaim?: string;
+  /**
+   * How long API Gateway caches the policy for a token; `Duration.seconds(0)` disables the cache.
+   * A token stays usable for up to this long after it expires or its keys are revoked.
+   * @default - Duration.minutes(5)
+   */
+  readonly resultsCacheTtl?: Duration;
+  /**
+   * How long one JWKS fetch may take before the request fails closed (5xx). Less than 10 seconds.
+   * @default - Duration.seconds(3)
+   */
+  readonly jwksFetchTimeout?: Duration;
+  /**
+   * After a JWKS fetch, tokens with an unknown `kid` are rejected without another fetch for this long.
+   * @default - Duration.seconds(30)
+   */
+  readonly jwksCooldown?: Duration;
+  /**
+   * Cached keys are refetched when older than this.
+   * @default - Duration.minutes(10)
+   */
+  readonly jwksCacheMaxAge?: Duration;
+  /**
+   * Memory of the function, in MB. CPU grows with memory, and signature checks are CPU-bound.
+   * @default - 512
+   */
+  readonly memorySize?: number;
+  /**
+   * How long the function's logs are kept.
+   * @default - logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** The Lambda entry point, bundled by esbuild at synth. */
+const HANDLER_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'authorizer', 'index.ts');
+const FUNCTION_TIMEOUT = Duration.seconds(10);
+const MAX_RESULTS_CACHE_TTL_SECONDS = 3600;
+
+/**
+ * A JWT authorizer for a REST API: a Lambda function that verifies tokens with jose against the
+ * trusted issuers' JWKS and answers with a policy listing every route the token's scopes permit,
+ * and the REQUEST authorizer that API Gateway calls it through (identity: the Authorization header).
+ *
+ * Use `authorizer` on a method, or as the API's default method option.
+ */
+export class JwtAuthorizer extends Construct {
+  /** The authorizer function. */
+  public readonly handler: nodejs.NodejsFunction;
+  /** The API Gateway authorizer. */
+  public readonly authorizer: apigateway.RequestAuthorizer;
+  /** The function's log group. */
+  public readonly logGroup: logs.LogGroup;
+  /** The configuration the function runs with. */
+  public readonly config: AuthorizerConfig;
+
+  constructor(scope: Construct, id: string, props: JwtAuthorizerProps) {
+    super(scope, id);
+    const resultsCacheTtl = props.resultsCacheTtl ?? Duration.minutes(5);
+    const jwksFetchTimeout = props.jwksFetchTimeout ?? Duration.millis(AUTHORIZER_DEFAULTS.jwks.timeoutMs);
+    validateDurations(resultsCacheTtl, jwksFetchTimeout);
+
+    this.config = {
+      issuers: props.issuers.map((entry, index) => ({
+        issuer: entry.issuer,
+        audience: typeof entry.audience === 'string' ? [entry.audience] : [...entry.audience],
+        jwksUri: entry.jwksUri ?? defaultJwksUri(entry.issuer, index),
+      })),
+      algorithms: props.algorithms ?? AUTHORIZER_DEFAULTS.algorithms,
+      clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance ?? Duration.seconds(AUTHORIZER_DEFAULTS.clockToleranceSeconds)),
+      ...(props.tokenType !== undefined && { tokenType: props.tokenType }),
+      ...(props.usageIdentifierClaim !== undefined && { usageIdentifierClaim: props.usageIdentifierClaim }),
+      scopeTable: buildScopeTable(props.routes),
+      jwks: {
+        timeoutMs: jwksFetchTimeout.toMilliseconds(),
+        cooldownMs: (props.jwksCooldown ?? Duration.millis(AUTHORIZER_DEFAULTS.jwks.cooldownMs)).toMilliseconds(),
+        cacheMaxAgeMs: (props.jwksCacheMaxAge ?? Duration.millis(AUTHORIZER_DEFAULTS.jwks.cacheMaxAgeMs)).toMilliseconds(),
+      },
+    };
+    const environment = {
+      [AUTHORIZER_CONFIG_ENV]: encodeAuthorizerConfig(this.config, { requireHttps: true }),
+      // Stack traces that name our source lines, not the minified bundle's.
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const environmentBytes = Object.entries(environment).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
+    if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+      throw new Error(
+        `the authorizer's environment (issuers and the routes' scope table) is ${environmentBytes} bytes, over the ` +
+          `${LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes Lambda allows; use fewer issuers, fewer or shorter scopes, or fewer routes per authorizer`,
+      );
+    }
+
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    });
+
+    // A role of our own: the default one attaches the AWSLambdaBasicExecutionRole managed policy,
+    // which may write to any log group in the account.
+    const role = new iam.Role(this, 'ServiceRole', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Gatehouse JWT authorizer: writes its own logs and traces, nothing else',
+    });
+    this.logGroup.grantWrite(role);
+
+    this.handler = new nodejs.NodejsFunction(this, 'Handler', {
+      entry: HANDLER_ENTRY,
+      handler: 'handler',
+      runtime: lambda.Runtime.NODEJS_24_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memorySize ?? 512,
+      timeout: FUNCTION_TIMEOUT,
+      role,
+      logGroup: this.logGroup,
+      tracing: lambda.Tracing.ACTIVE,
+      description: 'Gatehouse: verifies JWTs for API Gateway and returns per-scope route policies',
+      environment,
+      bundling: {
+        format: nodejs.OutputFormat.ESM,
+        target: 'node24',
+        mainFields: ['module', 'main'],
+        minify: true,
+        sourceMap: true,
+        sourcesContent: false,
+      },
+    });
+    Validations.of(role).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray PutTraceSegments and PutTelemetryRecords support no resource-level permissions; the role has nothing else on *',
+    });
+
+    this.authorizer = new apigateway.RequestAuthorizer(this, 'Resource', {
+      handler: this.handler,
+      identitySources: [apigateway.IdentitySource.header('Authorization')],
+      resultsCacheTtl,
+    });
+  }
+}
+
+function validateDurations(resultsCacheTtl: Duration, jwksFetchTimeout: Duration): void {
+  if (!resultsCacheTtl.isUnresolved()) {
+    const seconds = resultsCacheTtl.toSeconds({ integral: false });
+    if (seconds < 0 || seconds > MAX_RESULTS_CACHE_TTL_SECONDS || !Number.isInteger(seconds)) {
+      throw new Error(`resultsCacheTtl must be whole seconds from 0 to ${MAX_RESULTS_CACHE_TTL_SECONDS}, got ${seconds}`);
+    }
+  }
+  if (!jwksFetchTimeout.isUnresolved() && jwksFetchTimeout.toMilliseconds() >= FUNCTION_TIMEOUT.toMilliseconds()) {
+    throw new Error(
+      `jwksFetchTimeout must be less than the function timeout of ${FUNCTION_TIMEOUT.toSeconds()} seconds, got ${jwksFetchTimeout.toHumanString()}`,
+    );
+  }
+}
+
+function wholeSeconds(name: string, duration: Duration): number {
+  const seconds = duration.toSeconds({ integral: false });
+  if (!Number.isInteger(seconds)) throw new Error(`${name} must be whole seconds, got ${seconds}`);
+  return seconds;
+}
+
+function defaultJwksUri(issuer: string, index: number): string {
+  if (!/^https:\/\/[^/]/.test(issuer)) {
+    throw new Error(`issuers[${index}].jwksUri is needed: the issuer ${JSON.stringify(issuer)} is not an https URL to derive it from`);
+  }
+  return `${issuer.replace(/\/+$/, '')}/.well-known/jwks.json`;
+}
