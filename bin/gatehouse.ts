@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+/** The Gatehouse CDK app: reads its configuration from the CDK context and builds the stack. */
+import { App } from 'aws-cdk-lib';
+import { CONFIG_CONTEXT_KEY, readGatehouseConfig } from '../lib/config';
+import { GatewayStack } from '../lib/gateway-stack';
+
+const app = new App();
+new GatewayStack(app, 'Gatehouse', {
+  config: readGatehouseConfig(app.node.tryGetContext(CONFIG_CONTEXT_KEY)),
+  description: 'Gatehouse: the API Gateway pattern for microservices on AWS',
+  env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
+});
