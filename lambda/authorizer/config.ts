@@ -21,6 +21,8 @@ export const AUTHORIZER_CONTEXT_KEYS = {
   scopes: 'scopes',
   /** The OAuth client the token was issued to (`client_id` or `azp`), when the token names one. */
   clientId: 'clientId',
+  /** The token's issuer: with several issuers, a user is (issuer, sub), since each issuer picks its own subs. */
+  issuer: 'issuer',
 } as const;
 
 /** Asymmetric JWS algorithms the authorizer can be configured to accept. Symmetric ones never. */

@@ -44,12 +44,13 @@ export function createAuthorizerHandler(config: AuthorizerConfig, options: Autho
       const token = extractBearerToken(event);
       const caller = await verifier.verify(token);
       const policyDocument = policies.build(event.methodArn, caller.scopes);
-      logger.info({ code: 'ALLOWED', requestId, routes: policyDocument.Statement[0].Effect === 'Allow' ? 'some' : 'none', ms: elapsed(started) });
+      logger.info({ code: 'TOKEN_VALID', requestId, effect: policyDocument.Statement[0].Effect, ms: elapsed(started) });
       return {
         principalId: caller.subject,
         policyDocument,
         context: {
           [AUTHORIZER_CONTEXT_KEYS.scopes]: caller.scopes.join(' '),
+          [AUTHORIZER_CONTEXT_KEYS.issuer]: caller.issuer,
           ...(caller.clientId !== undefined && { [AUTHORIZER_CONTEXT_KEYS.clientId]: caller.clientId }),
         },
         ...(caller.usageIdentifierKey !== undefined && { usageIdentifierKey: caller.usageIdentifierKey }),

@@ -38,7 +38,5 @@ export function extractBearerToken(request: AuthorizerHeaders): string {
 function authorizationValues(request: AuthorizerHeaders): string[] {
   const multi = Object.entries(request.multiValueHeaders ?? {}).filter(([name]) => name.toLowerCase() === 'authorization');
   if (multi.length > 0) return multi.flatMap(([, values]) => values ?? []);
-  return Object.entries(request.headers ?? {})
-    .filter(([name, value]) => name.toLowerCase() === 'authorization' && value !== undefined)
-    .map(([, value]) => value as string);
+  return Object.entries(request.headers ?? {}).flatMap(([name, value]) => (name.toLowerCase() === 'authorization' && value !== undefined ? [value] : []));
 }

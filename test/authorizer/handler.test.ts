@@ -49,7 +49,11 @@ describe('a valid token', () => {
     const result = await handler(requestEvent(`Bearer ${token}`));
 
     expect(result.principalId).toBe('alice');
-    expect(result.context).toEqual({ [AUTHORIZER_CONTEXT_KEYS.scopes]: 'orders:read orders:write', [AUTHORIZER_CONTEXT_KEYS.clientId]: 'test-client' });
+    expect(result.context).toEqual({
+      [AUTHORIZER_CONTEXT_KEYS.scopes]: 'orders:read orders:write',
+      [AUTHORIZER_CONTEXT_KEYS.clientId]: 'test-client',
+      [AUTHORIZER_CONTEXT_KEYS.issuer]: issuer.issuer,
+    });
     expect(result.policyDocument.Statement).toEqual([
       {
         Effect: 'Allow',
@@ -58,7 +62,7 @@ describe('a valid token', () => {
       },
     ]);
     expect(result).not.toHaveProperty('usageIdentifierKey');
-    expect(logger.codes).toEqual(['ALLOWED']);
+    expect(logger.lines).toEqual([expect.objectContaining({ level: 'info', code: 'TOKEN_VALID', effect: 'Allow', requestId: 'req-0001' })]);
     expect(logger.text).not.toContain(token.split('.')[2]);
   });
 
@@ -73,7 +77,7 @@ describe('a valid token', () => {
     const { handler } = authorizer();
     const token = await issuer.sign({ scope: undefined, scp: ['products:read'], client_id: undefined, azp: 'spa' });
     const result = await handler(requestEvent(`Bearer ${token}`));
-    expect(result.context).toEqual({ scopes: 'products:read', clientId: 'spa' });
+    expect(result.context).toEqual({ scopes: 'products:read', clientId: 'spa', issuer: issuer.issuer });
   });
 
   it('passes the usage identifier claim on as usageIdentifierKey when configured', async () => {
