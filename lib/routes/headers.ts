@@ -1,0 +1,18 @@
+/**
+ * Header names of the contract between the gateway and the services. The gateway sets the identity
+ * headers from the authorizer's context, overriding anything a client sent; the services read them.
+ */
+export const GATEWAY_HEADERS = {
+  /** Correlates logs of the gateway and every service a request touches. */
+  requestId: 'x-request-id',
+  /** The caller: the token's `sub`. */
+  userId: 'x-user-id',
+  /** The caller's scopes, space-separated. */
+  userScopes: 'x-user-scopes',
+} as const;
+
+/** Makes a POST safe to retry (IETF draft-ietf-httpapi-idempotency-key-header). */
+export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
+
+/** Set on a response that replays the result of an earlier request with the same idempotency key. */
+export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';

@@ -1,0 +1,26 @@
+/** AWS SDK clients of the services, built once per process with explicit timeouts. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SERVICE_ENV } from '../../lib/runtime-env';
+import { optionalEnv } from './config';
+
+/** Timeouts of every SDK call: a stuck dependency must fail a request, not hang it. */
+export const SDK_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 } as const;
+
+/**
+ * The DynamoDB document client. Locally, DYNAMODB_ENDPOINT points at dynalite and any credentials do;
+ * on AWS the task role's credentials and region come from the environment.
+ */
+export function createDocumentClient(env: NodeJS.ProcessEnv): DynamoDBDocumentClient {
+  const endpoint = optionalEnv(env, SERVICE_ENV.dynamodbEndpoint);
+  const client = new DynamoDBClient({
+    requestHandler: SDK_TIMEOUTS,
+    maxAttempts: 3,
+    ...(endpoint !== undefined && {
+      endpoint,
+      region: optionalEnv(env, SERVICE_ENV.region) ?? 'local',
+      credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    }),
+  });
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}

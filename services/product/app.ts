@@ -1,0 +1,112 @@
+/**
+ * The product service's HTTP API: the public routes from the route spec, and the internal
+ * reservation API that only the order service calls (it is not a gateway route).
+ */
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
+import { GATEHOUSE_ROUTES, SERVICES } from '../../lib/routes/gatehouse-routes';
+import type { JsonSchema } from '../../lib/routes/route-spec';
+import { ServiceError } from '../common/errors';
+import { readPageRequest } from '../common/pagination';
+import type { RouteContext } from '../common/routes';
+import { serveRoutes } from '../common/routes';
+import { createService } from '../common/server';
+import type { ProductFields, ProductStore, ReservationItem } from './products';
+
+/** Paths of the internal reservation API (order service → product service, inside the VPC). */
+export const RESERVATION_PATHS = {
+  reserve: '/internal/reservations/:orderId',
+  release: '/internal/reservations/:orderId/release',
+  commit: '/internal/reservations/:orderId/commit',
+} as const;
+
+/** What the product service needs. */
+export interface ProductAppDeps {
+  readonly store: ProductStore;
+  readonly readiness: () => Promise<void>;
+  readonly logger?: FastifyBaseLogger | false;
+}
+
+const reservationSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items'],
+  properties: {
+    items: {
+      type: 'array',
+      minItems: 1,
+      maxItems: 50,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['productId', 'quantity'],
+        properties: { productId: { type: 'string', minLength: 1, maxLength: 64 }, quantity: { type: 'integer', minimum: 1, maximum: 100 } },
+      },
+    },
+  },
+};
+
+const productIdsSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['productIds'],
+  properties: { productIds: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } } },
+};
+
+const orderIdParams: JsonSchema = {
+  type: 'object',
+  required: ['orderId'],
+  properties: { orderId: { type: 'string', pattern: '^[A-Za-z0-9-]{1,64}$' } },
+};
+
+/** Builds the product service. */
+export function createProductApp(deps: ProductAppDeps): FastifyInstance {
+  const { store } = deps;
+  const app = createService({ name: SERVICES.product, readiness: deps.readiness, ...(deps.logger !== undefined && { logger: deps.logger }) });
+
+  serveRoutes(app, SERVICES.product, GATEHOUSE_ROUTES, {
+    'GET /products': async ({ request }) => store.list(readPageRequest(request.query, (key) => typeof key.id === 'string' && Object.keys(key).length === 1)),
+    'GET /products/{id}': async ({ request }) => store.get(pathParam(request, 'id')),
+    'POST /products': async ({ request, reply, caller }: RouteContext) => {
+      const key = idempotencyKey(request);
+      const { product, replayed } = await store.create(request.body as ProductFields, key === undefined ? undefined : { callerId: caller.userId, key });
+      if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+      return reply.code(201).header('location', `/products/${product.id}`).send(product);
+    },
+    'PATCH /products/{id}': async ({ request }) => store.update(pathParam(request, 'id'), request.body as Partial<ProductFields>),
+  });
+
+  app.put(RESERVATION_PATHS.reserve, { schema: { params: orderIdParams, body: reservationSchema } }, async (request) => ({
+    lines: await store.reserve(pathParam(request, 'orderId'), (request.body as { items: ReservationItem[] }).items),
+  }));
+  app.post(RESERVATION_PATHS.release, { schema: { params: orderIdParams, body: productIdsSchema } }, async (request, reply) => {
+    await store.release(pathParam(request, 'orderId'), (request.body as { productIds: string[] }).productIds);
+    return noContent(reply);
+  });
+  app.post(RESERVATION_PATHS.commit, { schema: { params: orderIdParams, body: productIdsSchema } }, async (request, reply) => {
+    await store.commit(pathParam(request, 'orderId'), (request.body as { productIds: string[] }).productIds);
+    return noContent(reply);
+  });
+  return app;
+}
+
+function pathParam(request: FastifyRequest, name: string): string {
+  const value = (request.params as Record<string, unknown>)[name];
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64) throw new ServiceError('VALIDATION_FAILED', `path parameter ${name} must be 1 to 64 characters`);
+  return value;
+}
+
+/** The optional Idempotency-Key of a create: 1 to 255 visible ASCII characters. */
+export function idempotencyKey(request: FastifyRequest): string | undefined {
+  const value = request.headers[IDEMPOTENCY_KEY_HEADER];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(value)) {
+    throw new ServiceError('VALIDATION_FAILED', `the ${IDEMPOTENCY_KEY_HEADER} header must be 1 to 255 visible ASCII characters`);
+  }
+  return value;
+}
+
+function noContent(reply: FastifyReply): FastifyReply {
+  return reply.code(204).send();
+}
+
