@@ -11,7 +11,8 @@ import { readPageRequest } from '../common/pagination';
 import type { RouteContext } from '../common/routes';
 import { serveRoutes } from '../common/routes';
 import { createService } from '../common/server';
-import type { ProductFields, ProductStore, ReservationItem } from './products';
+import type { ItemQuantity } from '../common/items';
+import type { ProductFields, ProductStore } from './products';
 
 /** Paths of the internal reservation API (order service → product service, inside the VPC). */
 export const RESERVATION_PATHS = {
@@ -77,7 +78,7 @@ export function createProductApp(deps: ProductAppDeps): FastifyInstance {
   });
 
   app.put(RESERVATION_PATHS.reserve, { schema: { params: orderIdParams, body: reservationSchema } }, async (request) => ({
-    lines: await store.reserve(pathParam(request, 'orderId'), (request.body as { items: ReservationItem[] }).items),
+    lines: await store.reserve(pathParam(request, 'orderId'), (request.body as { items: ItemQuantity[] }).items),
   }));
   app.post(RESERVATION_PATHS.release, { schema: { params: orderIdParams, body: productIdsSchema } }, async (request, reply) => {
     await store.release(pathParam(request, 'orderId'), (request.body as { productIds: string[] }).productIds);

@@ -12,12 +12,8 @@ import { GetCommand, PutCommand, ScanCommand, UpdateCommand } from '@aws-sdk/lib
 import type { Page, PageRequest } from '../common/pagination';
 import { encodeCursor } from '../common/pagination';
 import { ServiceError } from '../common/errors';
-
-/** An amount in integer minor units (cents) and its ISO 4217 currency. */
-export interface Money {
-  readonly amount: number;
-  readonly currency: string;
-}
+import type { ItemQuantity, Money, PricedItem } from '../common/items';
+import { assertDistinctProducts, hashOf } from '../common/items';
 
 /** The fields a client sets. */
 export interface ProductFields {
@@ -32,17 +28,6 @@ export interface Product extends ProductFields {
   readonly id: string;
   readonly createdAt: string;
   readonly updatedAt: string;
-}
-
-/** One product of a reservation. */
-export interface ReservationItem {
-  readonly productId: string;
-  readonly quantity: number;
-}
-
-/** A reserved item with the price it was reserved at. */
-export interface ReservedLine extends ReservationItem {
-  readonly unitPrice: Money;
 }
 
 interface ProductItem extends Product {
@@ -128,7 +113,7 @@ export class ProductStore {
    * Reserves every item for the order, or none: if one cannot be reserved, those already reserved are
    * released and the error says which product failed. Safe to retry with the same order id.
    */
-  async reserve(orderId: string, items: readonly ReservationItem[]): Promise<ReservedLine[]> {
+  async reserve(orderId: string, items: readonly ItemQuantity[]): Promise<PricedItem[]> {
     assertDistinctProducts(items);
     const outcomes = await Promise.allSettled(items.map((item) => this.reserveOne(orderId, item)));
     const reserved = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
@@ -176,7 +161,7 @@ export class ProductStore {
     );
   }
 
-  private async reserveOne(orderId: string, item: ReservationItem): Promise<ReservedLine> {
+  private async reserveOne(orderId: string, item: ItemQuantity): Promise<PricedItem> {
     try {
       const result = await this.db.send(
         new UpdateCommand({
@@ -218,16 +203,6 @@ export class ProductStore {
   }
 }
 
-/** One marker per product and order: the same product twice in one reservation would be taken once. */
-export function assertDistinctProducts(items: readonly ReservationItem[]): void {
-  const seen = new Map<string, number>();
-  items.forEach((item, index) => {
-    const first = seen.get(item.productId);
-    if (first !== undefined) throw new ServiceError('VALIDATION_FAILED', `body/items/${index}/productId repeats body/items/${first}/productId; list each product once`);
-    seen.set(item.productId, index);
-  });
-}
-
 function toProduct(item: ProductItem): Product {
   const { reservations: _reservations, requestHash: _requestHash, ...product } = item;
   return product;
@@ -235,11 +210,6 @@ function toProduct(item: ProductItem): Product {
 
 function assertCurrency(currency: string, field: string): void {
   if (!CURRENCIES.has(currency)) throw new ServiceError('VALIDATION_FAILED', `body/${field} must be an ISO 4217 currency code, got ${currency}`);
-}
-
-/** A stable hash of a request body, to tell a retry from a different request with the same key. */
-export function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
 }
 
 /** A UUID-shaped id derived from the caller and their idempotency key. */

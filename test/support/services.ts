@@ -3,7 +3,16 @@ import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FastifyInstance } from 'fastify';
-import { PRODUCTS_TABLE } from '../../lib/data/tables';
+import { RegisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { IDEMPOTENCY_TABLE, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
+import { SERVICES } from '../../lib/routes/gatehouse-routes';
+import { LocalRegistry } from '../../local/registry';
+import { createServiceDiscoveryClient } from '../../services/common/lifecycle';
+import { createOrderApp } from '../../services/order/app';
+import { InstanceDirectory } from '../../services/order/discovery';
+import { IdempotencyStore, OrderStore } from '../../services/order/orders';
+import { HttpProductReservations } from '../../services/order/product-client';
 import { SERVICE_ENV } from '../../lib/runtime-env';
 import { LocalDynamo } from '../../local/dynamo/local-dynamo';
 import { createDocumentClient } from '../../services/common/aws';
@@ -47,4 +56,54 @@ export async function startProductService(data: Awaited<ReturnType<typeof startD
   const app = createProductApp({ store, readiness: async () => undefined, logger: false });
   const url = await listen(app);
   return { url, app, store, close: async () => app.close() };
+}
+
+/** The Cloud Map namespace of the tests. */
+export const TEST_NAMESPACE = 'gatehouse.local';
+
+/** The embedded registry with the product service declared, and a client for it. */
+export async function startRegistry(): Promise<{ registry: LocalRegistry; client: ServiceDiscoveryClient; productServiceId: string; close(): Promise<void> }> {
+  const registry = await LocalRegistry.start({ services: [{ namespace: TEST_NAMESPACE, name: SERVICES.product }, { namespace: TEST_NAMESPACE, name: SERVICES.order }] });
+  const client = createServiceDiscoveryClient(registry.endpoint, 'local');
+  return {
+    registry,
+    client,
+    productServiceId: registry.serviceId(TEST_NAMESPACE, SERVICES.product),
+    close: async () => {
+      client.destroy();
+      await registry.close();
+    },
+  };
+}
+
+/** Registers a running instance as ECS would on AWS (and as the service does itself locally). */
+export async function registerInstance(cloudMap: Awaited<ReturnType<typeof startRegistry>>, instanceId: string, url: string): Promise<void> {
+  const { hostname, port } = new URL(url);
+  await cloudMap.client.send(
+    new RegisterInstanceCommand({ ServiceId: cloudMap.productServiceId, InstanceId: instanceId, Attributes: { AWS_INSTANCE_IPV4: hostname, AWS_INSTANCE_PORT: port } }),
+  );
+}
+
+/** The order service over dynalite, finding products through the registry. */
+export async function startOrderService(
+  data: Awaited<ReturnType<typeof startDynamo>>,
+  cloudMap: Awaited<ReturnType<typeof startRegistry>>,
+  options: { ttlMs?: number; orders?: (db: DynamoDBDocumentClient, tableName: string) => OrderStore } = {},
+): Promise<Running & { directory: InstanceDirectory; orders: OrderStore }> {
+  const [ordersTable, keysTable] = [data.tableName(ORDERS_TABLE.id), data.tableName(IDEMPOTENCY_TABLE.id)];
+  await data.dynamo.ensureTables([
+    { definition: ORDERS_TABLE, name: ordersTable },
+    { definition: IDEMPOTENCY_TABLE, name: keysTable },
+  ]);
+  const directory = new InstanceDirectory({ client: cloudMap.client, namespace: TEST_NAMESPACE, service: SERVICES.product, ttlMs: options.ttlMs ?? 60_000 });
+  const orders = options.orders ? options.orders(data.db, ordersTable) : new OrderStore(data.db, ordersTable);
+  const app = createOrderApp({
+    orders,
+    keys: new IdempotencyStore(data.db, keysTable),
+    products: new HttpProductReservations(directory),
+    readiness: async () => undefined,
+    logger: false,
+  });
+  const url = await listen(app);
+  return { url, app, directory, orders, close: async () => app.close() };
 }

@@ -1,0 +1,52 @@
+/** The order service's HTTP API: the order routes of the route spec. */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { GATEHOUSE_ROUTES, SERVICES } from '../../lib/routes/gatehouse-routes';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
+import { ServiceError } from '../common/errors';
+import type { ItemQuantity } from '../common/items';
+import { readPageRequest } from '../common/pagination';
+import { serveRoutes } from '../common/routes';
+import { createService } from '../common/server';
+import type { PlaceOrderDeps } from './place-order';
+import { placeOrder } from './place-order';
+
+/** What the order service needs. */
+export interface OrderAppDeps extends Omit<PlaceOrderDeps, 'warn'> {
+  readonly readiness: () => Promise<void>;
+  readonly logger?: FastifyBaseLogger | false;
+}
+
+/** Builds the order service. */
+export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
+  const app = createService({ name: SERVICES.order, readiness: deps.readiness, ...(deps.logger !== undefined && { logger: deps.logger }) });
+  const placing: PlaceOrderDeps = { ...deps, warn: (fields, message) => app.log.warn(fields, message) };
+
+  serveRoutes(app, SERVICES.order, GATEHOUSE_ROUTES, {
+    'POST /orders': async ({ request, reply, caller }) => {
+      const key = request.headers[IDEMPOTENCY_KEY_HEADER];
+      if (typeof key !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(key)) {
+        throw new ServiceError('MISSING_IDEMPOTENCY_KEY', `send an ${IDEMPOTENCY_KEY_HEADER} header (1 to 255 visible ASCII characters) so that the order can be retried safely`);
+      }
+      const { items } = request.body as { items: ItemQuantity[] };
+      const { order, replayed } = await placeOrder(placing, { customerId: caller.userId, idempotencyKey: key, items, requestId: request.id });
+      if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+      return reply.code(201).header('location', `/orders/${order.id}`).send(order);
+    },
+    'GET /orders/{id}': async ({ request, caller }) => {
+      const { id } = request.params as { id: string };
+      const order = await deps.orders.get(id);
+      // Someone else's order is as absent as one that never was: its existence is not the caller's business.
+      if (order === undefined || order.customerId !== caller.userId) throw new ServiceError('ORDER_NOT_FOUND', `order ${id} does not exist`);
+      return order;
+    },
+    'GET /orders': async ({ request, caller }) =>
+      deps.orders.listByCustomer(
+        caller.userId,
+        readPageRequest(
+          request.query,
+          (key) => key.customerId === caller.userId && typeof key.id === 'string' && typeof key.createdAt === 'string' && Object.keys(key).length === 3,
+        ),
+      ),
+  });
+  return app;
+}

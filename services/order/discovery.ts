@@ -1,0 +1,144 @@
+/**
+ * Client-side discovery on Cloud Map, the Eureka client of this pattern: DiscoverInstances for the
+ * healthy instances of a service, cached for a short TTL (Cloud Map allows 1,000 DiscoverInstances a
+ * second per account, so one call per request would be a bug), one call in flight at a time, the
+ * last good answer served when Cloud Map errors or throttles, round-robin, and one retry on the next
+ * instance when a call cannot reach the first.
+ */
+import { DiscoverInstancesCommand } from '@aws-sdk/client-servicediscovery';
+import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
+import { ServiceError } from '../common/errors';
+
+/** One instance of the discovered service. */
+export interface ServiceInstance {
+  readonly id: string;
+  /** `http://{ip}:{port}` */
+  readonly url: string;
+}
+
+/** Counts for tests, benchmarks and logs. */
+export interface DiscoveryStats {
+  /** DiscoverInstances calls made. */
+  discoveryCalls: number;
+  /** Lookups answered from a fresh cache. */
+  cacheHits: number;
+  /** Lookups answered from a stale cache because Cloud Map failed. */
+  staleServed: number;
+  /** DiscoverInstances calls that failed. */
+  failures: number;
+}
+
+/** Options of {@link InstanceDirectory}. */
+export interface InstanceDirectoryOptions {
+  readonly client: Pick<ServiceDiscoveryClient, 'send'>;
+  readonly namespace: string;
+  readonly service: string;
+  /** How long an answer is fresh, in milliseconds. */
+  readonly ttlMs: number;
+  /** After a failed call, wait this long before calling again (serving the stale answer). @default - 1000 */
+  readonly retryAfterFailureMs?: number;
+  /** Told when a stale answer is served. */
+  readonly onFailure?: (error: unknown) => void;
+  /** @default - Date.now */
+  readonly now?: () => number;
+}
+
+/** The instances of one Cloud Map service, as this process knows them. */
+export class InstanceDirectory {
+  readonly stats: DiscoveryStats = { discoveryCalls: 0, cacheHits: 0, staleServed: 0, failures: 0 };
+  private known?: readonly ServiceInstance[];
+  private freshUntil = 0;
+  private nextCallAt = 0;
+  private inFlight?: Promise<readonly ServiceInstance[]>;
+  private turn = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly options: InstanceDirectoryOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  /** The healthy instances: cached, refreshed at most once per TTL, stale while Cloud Map fails. */
+  async instances(): Promise<readonly ServiceInstance[]> {
+    const now = this.now();
+    if (this.known !== undefined && now < this.freshUntil) {
+      this.stats.cacheHits += 1;
+      return this.known;
+    }
+    if (this.known !== undefined && now < this.nextCallAt) {
+      this.stats.staleServed += 1;
+      return this.known;
+    }
+    this.inFlight ??= this.discover().finally(() => {
+      this.inFlight = undefined;
+    });
+    try {
+      return await this.inFlight;
+    } catch (error) {
+      if (this.known === undefined) {
+        throw new ServiceError('DEPENDENCY_UNAVAILABLE', `cannot discover ${this.options.service}: Cloud Map failed and nothing is cached`, { cause: error });
+      }
+      this.stats.staleServed += 1;
+      return this.known;
+    }
+  }
+
+  /**
+   * Calls `call` on the next instance; if `isUnreachable` says the instance could not be reached, drops
+   * it until the next refresh and tries the following instance once.
+   */
+  async withFailover<T>(call: (instance: ServiceInstance) => Promise<T>, isUnreachable: (error: unknown) => boolean): Promise<T> {
+    const first = await this.pick();
+    try {
+      return await call(first);
+    } catch (error) {
+      if (!isUnreachable(error)) throw error;
+      this.drop(first.id);
+      const second = await this.pick(first.id);
+      try {
+        return await call(second);
+      } catch (retryError) {
+        if (!isUnreachable(retryError)) throw retryError;
+        this.drop(second.id);
+        throw new ServiceError('DEPENDENCY_UNAVAILABLE', `no instance of ${this.options.service} answered`, { cause: retryError });
+      }
+    }
+  }
+
+  /** The next instance in round-robin order, other than `avoid` when there is another. */
+  private async pick(avoid?: string): Promise<ServiceInstance> {
+    const all = await this.instances();
+    const candidates = all.length > 1 && avoid !== undefined ? all.filter((instance) => instance.id !== avoid) : all;
+    if (candidates.length === 0) throw new ServiceError('DEPENDENCY_UNAVAILABLE', `no healthy instance of ${this.options.service}`);
+    this.turn = (this.turn + 1) % Number.MAX_SAFE_INTEGER;
+    return candidates[this.turn % candidates.length];
+  }
+
+  /** Forgets an unreachable instance until Cloud Map is asked again. */
+  private drop(id: string): void {
+    if (this.known !== undefined) this.known = this.known.filter((instance) => instance.id !== id);
+  }
+
+  private async discover(): Promise<readonly ServiceInstance[]> {
+    this.stats.discoveryCalls += 1;
+    try {
+      const result = await this.options.client.send(
+        new DiscoverInstancesCommand({ NamespaceName: this.options.namespace, ServiceName: this.options.service, HealthStatus: 'HEALTHY', MaxResults: 100 }),
+      );
+      const instances = (result.Instances ?? []).flatMap((instance) => {
+        const ip = instance.Attributes?.AWS_INSTANCE_IPV4;
+        const port = instance.Attributes?.AWS_INSTANCE_PORT;
+        return instance.InstanceId !== undefined && ip !== undefined && port !== undefined ? [{ id: instance.InstanceId, url: `http://${ip}:${port}` }] : [];
+      });
+      const now = this.now();
+      this.known = instances;
+      this.freshUntil = now + this.options.ttlMs;
+      this.nextCallAt = this.freshUntil;
+      return instances;
+    } catch (error) {
+      this.stats.failures += 1;
+      this.nextCallAt = this.now() + (this.options.retryAfterFailureMs ?? 1_000);
+      this.options.onFailure?.(error);
+      throw error;
+    }
+  }
+}
