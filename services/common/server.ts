@@ -73,8 +73,15 @@ export function createService(options: ServiceOptions): FastifyInstance {
   app.setValidatorCompiler(({ schema }) => ajv.compile(schema));
   // JSON only: a text/plain body would otherwise reach validation as a string.
   app.removeContentTypeParser('text/plain');
+  // Once closing, every response ends its connection: a client's keep-alive connection would
+  // otherwise hold the server open after the last request, until the shutdown deadline kills it.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onSend', async (request, reply) => {
     reply.header(GATEWAY_HEADERS.requestId, request.id);
+    if (closing) reply.header('connection', 'close');
   });
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(reply, request, classify(error, request)));
   app.setNotFoundHandler((request, reply) => sendError(reply, request, new ServiceError('ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)));
