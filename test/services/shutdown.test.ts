@@ -24,11 +24,14 @@ let cloudMap: Awaited<ReturnType<typeof startRegistry>>;
 let slowProxy: Server;
 let serverFile: string;
 let service: ServiceProcess | undefined;
+/** DynamoDB calls the slow proxy has received. */
+let dbCalls = 0;
 
 /** Forwards to dynalite after a delay: every DynamoDB call of the service takes at least DB_DELAY_MS. */
 function startSlowProxy(target: string): Promise<Server> {
   const { hostname, port } = new URL(target);
   const proxy = createServer((incoming, outgoing) => {
+    dbCalls += 1;
     const chunks: Buffer[] = [];
     incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
     incoming.on('end', () => {
@@ -82,7 +85,8 @@ it('finishes every accepted request after SIGTERM, deregisters, and exits 0', as
     request(`${service!.url}/products`, { method: 'POST', headers: writer, body: { name: `drain-${index}`, price: { amount: 100, currency: 'EUR' }, stock: 1 } }),
   );
   // Every request is accepted and waiting on the slowed DynamoDB when the signal comes.
-  await new Promise((resolve) => setTimeout(resolve, DB_DELAY_MS / 3));
+  const callsBefore = dbCalls;
+  while (dbCalls < callsBefore + 40) await new Promise((resolve) => setTimeout(resolve, 5));
   service.child.kill('SIGTERM');
 
   const responses = await Promise.all(inFlight);
