@@ -8,13 +8,14 @@ import { optionalEnv } from './config';
 export const SDK_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 3_000 } as const;
 
 /**
- * The DynamoDB document client. Locally, DYNAMODB_ENDPOINT points at dynalite and any credentials do;
+ * The DynamoDB document client (`timeouts` only for tests, whose in-process dynalite on a busy
+ * two-core machine is far slower than DynamoDB). Locally, DYNAMODB_ENDPOINT points at dynalite and any credentials do;
  * on AWS the task role's credentials and region come from the environment.
  */
-export function createDocumentClient(env: NodeJS.ProcessEnv): DynamoDBDocumentClient {
+export function createDocumentClient(env: NodeJS.ProcessEnv, timeouts: { connectionTimeout: number; requestTimeout: number } = SDK_TIMEOUTS): DynamoDBDocumentClient {
   const endpoint = optionalEnv(env, SERVICE_ENV.dynamodbEndpoint);
   const client = new DynamoDBClient({
-    requestHandler: SDK_TIMEOUTS,
+    requestHandler: timeouts,
     maxAttempts: 3,
     ...(endpoint !== undefined && {
       endpoint,

@@ -7,12 +7,18 @@ import type { ItemQuantity } from '../common/items';
 import { readPageRequest } from '../common/pagination';
 import { serveRoutes } from '../common/routes';
 import { createService } from '../common/server';
+import type { DiscoveryStats } from './discovery';
 import type { PlaceOrderDeps } from './place-order';
 import { placeOrder } from './place-order';
+
+/** Where the order service's discovery counts are served (inside the VPC; not a gateway route). */
+export const DISCOVERY_STATS_PATH = '/internal/discovery-stats';
 
 /** What the order service needs. */
 export interface OrderAppDeps extends Omit<PlaceOrderDeps, 'warn'> {
   readonly readiness: () => Promise<void>;
+  /** The discovery client's counts, for tests and benchmarks. */
+  readonly discoveryStats: () => DiscoveryStats;
   readonly logger?: FastifyBaseLogger | false;
 }
 
@@ -48,5 +54,6 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
         ),
       ),
   });
+  app.get(DISCOVERY_STATS_PATH, async () => deps.discoveryStats());
   return app;
 }

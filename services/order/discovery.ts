@@ -16,6 +16,9 @@ export interface ServiceInstance {
   readonly url: string;
 }
 
+/** Why a call should go to another instance: `gone` (refused, reset, draining) or only `slow` (timed out). */
+export type Failover = 'gone' | 'slow';
+
 /** Counts for tests, benchmarks and logs. */
 export interface DiscoveryStats {
   /** DiscoverInstances calls made. */
@@ -83,22 +86,25 @@ export class InstanceDirectory {
   }
 
   /**
-   * Calls `call` on the next instance; if `isUnreachable` says the instance could not be reached, drops
-   * it until the next refresh and tries the following instance once.
+   * Calls `call` on the next instance. If `failover` says the call did not get through, tries the
+   * following instance once; an instance it calls gone (refused, reset, draining) is also dropped
+   * until the next refresh, while one that was only slow stays.
    */
-  async withFailover<T>(call: (instance: ServiceInstance) => Promise<T>, isUnreachable: (error: unknown) => boolean): Promise<T> {
+  async withFailover<T>(call: (instance: ServiceInstance) => Promise<T>, failover: (error: unknown) => Failover | undefined): Promise<T> {
     const first = await this.pick();
     try {
       return await call(first);
     } catch (error) {
-      if (!isUnreachable(error)) throw error;
-      this.drop(first.id);
+      const verdict = failover(error);
+      if (verdict === undefined) throw error;
+      if (verdict === 'gone') this.drop(first.id);
       const second = await this.pick(first.id);
       try {
         return await call(second);
       } catch (retryError) {
-        if (!isUnreachable(retryError)) throw retryError;
-        this.drop(second.id);
+        const retryVerdict = failover(retryError);
+        if (retryVerdict === undefined) throw retryError;
+        if (retryVerdict === 'gone') this.drop(second.id);
         throw new ServiceError('DEPENDENCY_UNAVAILABLE', `no instance of ${this.options.service} answered`, { cause: retryError });
       }
     }
@@ -113,9 +119,14 @@ export class InstanceDirectory {
     return candidates[this.turn % candidates.length];
   }
 
-  /** Forgets an unreachable instance until Cloud Map is asked again. */
+  /** Forgets an unreachable instance until Cloud Map is asked again, at once if none is left. */
   private drop(id: string): void {
-    if (this.known !== undefined) this.known = this.known.filter((instance) => instance.id !== id);
+    if (this.known === undefined) return;
+    this.known = this.known.filter((instance) => instance.id !== id);
+    if (this.known.length === 0) {
+      this.freshUntil = 0;
+      this.nextCallAt = 0;
+    }
   }
 
   private async discover(): Promise<readonly ServiceInstance[]> {

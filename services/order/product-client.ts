@@ -7,7 +7,7 @@ import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { ErrorCode } from '../common/errors';
 import { isErrorCode, ServiceError } from '../common/errors';
 import type { ItemQuantity, PricedItem } from '../common/items';
-import type { InstanceDirectory, ServiceInstance } from './discovery';
+import type { Failover, InstanceDirectory, ServiceInstance } from './discovery';
 
 /** What placing an order needs of the product service. */
 export interface ProductReservations {
@@ -16,9 +16,12 @@ export interface ProductReservations {
   commit(orderId: string, productIds: readonly string[], requestId: string): Promise<void>;
 }
 
-/** The product service could not be reached on an instance: try another. */
+/** A call that did not get through to an instance: try another. */
 class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
+  constructor(readonly failover: Failover, message: string, options?: ErrorOptions) {
+    super(message, options);
+  }
 }
 
 // Product service errors as the order's client sees them: an unknown product is a bad order (422),
@@ -46,7 +49,7 @@ export class HttpProductReservations implements ProductReservations {
   private async send(method: string, path: string, payload: unknown, requestId: string): Promise<unknown> {
     return this.directory.withFailover(
       (instance) => this.call(instance, method, path, payload, requestId),
-      (error) => error instanceof UnreachableError,
+      (error) => (error instanceof UnreachableError ? error.failover : undefined),
     );
   }
 
@@ -61,11 +64,12 @@ export class HttpProductReservations implements ProductReservations {
       });
     } catch (error) {
       // fetch rejects only when no response came: refused, reset, DNS, or our timeout.
-      throw new UnreachableError(`${instance.id}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      const slow = error instanceof Error && error.name === 'TimeoutError';
+      throw new UnreachableError(slow ? 'slow' : 'gone', `${instance.id}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     if (response.status === 503) {
       await response.body?.cancel();
-      throw new UnreachableError(`${instance.id} is not serving (503)`);
+      throw new UnreachableError('gone', `${instance.id} is not serving (503)`);
     }
     const text = await response.text();
     if (response.ok) return text === '' ? undefined : (JSON.parse(text) as unknown);

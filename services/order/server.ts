@@ -28,6 +28,7 @@ const app = createOrderApp({
   orders: new OrderStore(db, ordersTable),
   keys: new IdempotencyStore(db, idempotencyTable),
   products: new HttpProductReservations(directory),
+  discoveryStats: () => directory.stats,
   readiness: async () => {
     await db.send(new DescribeTableCommand({ TableName: ordersTable }));
     if ((await directory.instances()).length === 0) throw new Error('no healthy product instance');

@@ -67,6 +67,7 @@ it('an order placed with the order process reserves stock in the product process
   expect(placed).toMatchObject({ status: 201, body: { customerId: 'dana', total: { amount: 9000, currency: 'GBP' } } });
   expect(await request(`${product.url}/products/${String(created.body.id)}`, { headers: asUser('admin', SCOPES.productsRead) })).toMatchObject({ body: { stock: 1 } });
   expect(await request(`${order.url}/ready`)).toMatchObject({ status: 200 });
+  expect(await request(`${order.url}/internal/discovery-stats`)).toMatchObject({ status: 200, body: { discoveryCalls: 1, failures: 0 } });
 
   order.child.kill('SIGTERM');
   product.child.kill('SIGTERM');

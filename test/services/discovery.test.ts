@@ -77,7 +77,7 @@ it('fails with DEPENDENCY_UNAVAILABLE when Cloud Map fails and nothing is cached
 it('takes instances in turn', async () => {
   const products = directory(new ScriptedCloudMap(), { now: 0 });
   const used: string[] = [];
-  for (let index = 0; index < 4; index += 1) await products.withFailover(async (instance) => used.push(instance.id), () => false);
+  for (let index = 0; index < 4; index += 1) await products.withFailover(async (instance) => used.push(instance.id), () => undefined);
   expect(used).toEqual(['b', 'a', 'b', 'a']);
 });
 
@@ -92,7 +92,7 @@ it('retries an unreachable instance once on another, and forgets it until the ne
     if (instance.id === 'b') throw unreachable;
     return instance.id;
   };
-  expect(await products.withFailover(call, (error) => error === unreachable)).toBe('a');
+  expect(await products.withFailover(call, (error) => (error === unreachable ? 'gone' : undefined))).toBe('a');
   expect(tried).toEqual(['b', 'a']);
   expect((await products.instances()).map((instance) => instance.id)).toEqual(['a']);
   clock.now = 5_000;
@@ -101,13 +101,25 @@ it('retries an unreachable instance once on another, and forgets it until the ne
 
 it('gives up with DEPENDENCY_UNAVAILABLE after the retry, and passes other errors through untouched', async () => {
   const products = directory(new ScriptedCloudMap(), { now: 0 });
-  await expect(products.withFailover(async () => Promise.reject(new Error('down')), () => true)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(products.withFailover(async () => Promise.reject(new Error('down')), () => 'gone')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   const refused = new ServiceError('INSUFFICIENT_STOCK', 'no');
-  await expect(directory(new ScriptedCloudMap(), { now: 0 }).withFailover(async () => Promise.reject(refused), () => false)).rejects.toBe(refused);
+  await expect(directory(new ScriptedCloudMap(), { now: 0 }).withFailover(async () => Promise.reject(refused), () => undefined)).rejects.toBe(refused);
+});
+
+it('keeps an instance that was only slow, and asks Cloud Map again at once when every instance is gone', async () => {
+  const cloudMap = new ScriptedCloudMap();
+  const products = directory(cloudMap, { now: 0 });
+  await expect(products.withFailover(async () => Promise.reject(new Error('timeout')), () => 'slow')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  expect((await products.instances()).map((instance) => instance.id)).toEqual(['a', 'b']);
+  expect(cloudMap.calls).toBe(1);
+
+  await expect(products.withFailover(async () => Promise.reject(new Error('refused')), () => 'gone')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  expect((await products.instances()).map((instance) => instance.id)).toEqual(['a', 'b']);
+  expect(cloudMap.calls).toBe(2);
 });
 
 it('answers DEPENDENCY_UNAVAILABLE when Cloud Map knows no healthy instance', async () => {
   const cloudMap = new ScriptedCloudMap();
   cloudMap.instances = [];
-  await expect(directory(cloudMap, { now: 0 }).withFailover(async () => 'x', () => false)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(directory(cloudMap, { now: 0 }).withFailover(async () => 'x', () => undefined)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
 });

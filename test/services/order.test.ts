@@ -103,7 +103,7 @@ describe('placing an order', () => {
     expect(new Set(responses.map((response) => response.body.id)).size).toBe(1);
     expect(await stockOf(a)).toBe(998);
     expect(await orderCount()).toBe(before + 1);
-  });
+  }, 60_000);
 
   it('200 concurrent orders against a stock of 50 succeed exactly 50 times and leave the stock at 0', async () => {
     const a = await product(50);
@@ -112,7 +112,7 @@ describe('placing an order', () => {
     expect(statuses.filter((status) => status === 201)).toHaveLength(50);
     expect(responses.filter((response) => response.status !== 201).every((response) => response.status === 409 && (response.body as { error: { code: string } }).error.code === 'INSUFFICIENT_STOCK')).toBe(true);
     expect(await stockOf(a)).toBe(0);
-  });
+  }, 60_000);
 });
 
 describe('a bad order gets a 4xx with a clear message and changes nothing', () => {
@@ -222,7 +222,7 @@ describe('discovery', () => {
     } finally {
       await local.close();
     }
-  });
+  }, 60_000);
 
   it('an order still succeeds when one product instance is gone without deregistering', async () => {
     const extra = await startProductService(data);

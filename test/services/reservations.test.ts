@@ -83,7 +83,7 @@ it('200 concurrent reservations of one unit against a stock of 50: exactly 50 su
   expect(statuses.filter((status) => status === 200)).toHaveLength(50);
   expect(statuses.filter((status) => status === 409)).toHaveLength(150);
   expect(await stockOf(a)).toBe(0);
-});
+}, 60_000);
 
 it('validates the reservation body and the order id', async () => {
   expect((await reserve('order-8', [{ productId: 'a', quantity: 0 }])).status).toBe(400);

@@ -35,7 +35,8 @@ export async function listen(app: FastifyInstance): Promise<string> {
 /** dynalite with unique table names for one test file. */
 export async function startDynamo(): Promise<{ dynamo: LocalDynamo; db: DynamoDBDocumentClient; tableName: (id: string) => string; close(): Promise<void> }> {
   const dynamo = await LocalDynamo.start();
-  const db = createDocumentClient({ [SERVICE_ENV.dynamodbEndpoint]: dynamo.endpoint });
+  // Hundreds of concurrent requests queue up in one dynalite in the test process: wait for them.
+  const db = createDocumentClient({ [SERVICE_ENV.dynamodbEndpoint]: dynamo.endpoint }, { connectionTimeout: 10_000, requestTimeout: 30_000 });
   const suffix = randomUUID().slice(0, 8);
   return {
     dynamo,
@@ -100,7 +101,8 @@ export async function startOrderService(
   const app = createOrderApp({
     orders,
     keys: new IdempotencyStore(data.db, keysTable),
-    products: new HttpProductReservations(directory),
+    products: new HttpProductReservations(directory, 30_000),
+    discoveryStats: () => directory.stats,
     readiness: async () => undefined,
     logger: false,
   });
