@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -8,6 +8,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { AuthorizerConfig, JwtAlgorithm } from '../../lambda/authorizer/config';
 import {
+  assertAuthorizerConfig,
   AUTHORIZER_CONFIG_ENV,
   AUTHORIZER_DEFAULTS,
   buildScopeTable,
@@ -15,6 +16,7 @@ import {
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
 } from '../../lambda/authorizer/config';
 import type { RouteSpec } from '../routes/route-spec';
+import { validateRoutes } from '../routes/route-spec';
 
 /** An identity provider whose JWTs the authorizer accepts. */
 export interface JwtIssuer {
@@ -33,8 +35,13 @@ export interface JwtIssuer {
 export interface JwtAuthorizerProps {
   /** The issuers to trust: at least one. */
   readonly issuers: readonly JwtIssuer[];
-  /** The API's routes: a token is allowed the routes its scopes permit. */
-  readonly routes: readonly RouteSpec[];
+  /**
+   * The API's routes: a token is allowed the routes its scopes permit. A MicroservicesGateway adds
+   * the routes it renders with {@link JwtAuthorizer.addRoutes}, so pass them here only when you wire
+   * the authorizer to a REST API of your own.
+   * @default - none until `addRoutes`; synth fails if there are still none
+   */
+  readonly routes?: readonly RouteSpec[];
   /**
    * Signature algorithms to accept (asymmetric only).
    * @default - RS256 and ES256
@@ -108,8 +115,8 @@ export class JwtAuthorizer extends Construct {
   public readonly authorizer: apigateway.RequestAuthorizer;
   /** The function's log group. */
   public readonly logGroup: logs.LogGroup;
-  /** The configuration the function runs with. */
-  public readonly config: AuthorizerConfig;
+  private readonly settings: Omit<AuthorizerConfig, 'scopeTable'>;
+  private readonly routes: RouteSpec[] = [];
 
   constructor(scope: Construct, id: string, props: JwtAuthorizerProps) {
     super(scope, id);
@@ -117,7 +124,7 @@ export class JwtAuthorizer extends Construct {
     const jwksFetchTimeout = props.jwksFetchTimeout ?? Duration.millis(AUTHORIZER_DEFAULTS.jwks.timeoutMs);
     validateDurations(resultsCacheTtl, jwksFetchTimeout);
 
-    this.config = {
+    this.settings = {
       issuers: props.issuers.map((entry, index) => ({
         issuer: entry.issuer,
         audience: typeof entry.audience === 'string' ? [entry.audience] : [...entry.audience],
@@ -127,25 +134,15 @@ export class JwtAuthorizer extends Construct {
       clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance ?? Duration.seconds(AUTHORIZER_DEFAULTS.clockToleranceSeconds)),
       ...(props.tokenType !== undefined && { tokenType: props.tokenType }),
       ...(props.usageIdentifierClaim !== undefined && { usageIdentifierClaim: props.usageIdentifierClaim }),
-      scopeTable: buildScopeTable(props.routes),
       jwks: {
         timeoutMs: jwksFetchTimeout.toMilliseconds(),
         cooldownMs: (props.jwksCooldown ?? Duration.millis(AUTHORIZER_DEFAULTS.jwks.cooldownMs)).toMilliseconds(),
         cacheMaxAgeMs: (props.jwksCacheMaxAge ?? Duration.millis(AUTHORIZER_DEFAULTS.jwks.cacheMaxAgeMs)).toMilliseconds(),
       },
     };
-    const environment = {
-      [AUTHORIZER_CONFIG_ENV]: encodeAuthorizerConfig(this.config, { requireHttps: true }),
-      // Stack traces that name our source lines, not the minified bundle's.
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-    const environmentBytes = Object.entries(environment).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value), 0);
-    if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
-      throw new Error(
-        `the authorizer's environment (issuers and the routes' scope table) is ${environmentBytes} bytes, over the ` +
-          `${LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes Lambda allows; use fewer issuers, fewer or shorter scopes, or fewer routes per authorizer`,
-      );
-    }
+    // Everything but the routes is checked now; routes are checked as they are added.
+    assertAuthorizerConfig({ ...this.settings, scopeTable: { any: [], byScope: {} } }, { requireHttps: true });
+    if (props.routes !== undefined) this.addRoutes(props.routes);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -170,7 +167,11 @@ export class JwtAuthorizer extends Construct {
       logGroup: this.logGroup,
       tracing: lambda.Tracing.ACTIVE,
       description: 'Gatehouse: verifies JWTs for API Gateway and returns per-scope route policies',
-      environment,
+      // Lazy: routes added after this point (addRoutes) are in the table the function gets.
+      environment: {
+        [AUTHORIZER_CONFIG_ENV]: Lazy.string({ produce: () => this.encodedConfig() }),
+        ...STATIC_ENVIRONMENT,
+      },
       bundling: {
         format: nodejs.OutputFormat.ESM,
         target: 'node24',
@@ -191,7 +192,39 @@ export class JwtAuthorizer extends Construct {
       resultsCacheTtl,
     });
   }
+
+  /** The configuration the function runs with. */
+  get config(): AuthorizerConfig {
+    if (this.routes.length === 0) throw new Error(`${this.node.path}: the authorizer serves no routes: pass routes, or add them with addRoutes`);
+    return { ...this.settings, scopeTable: buildScopeTable(this.routes) };
+  }
+
+  /**
+   * Adds routes to the scope table the function checks tokens against.
+   * @throws Error if the routes together are not a valid spec, or no longer fit in the function's environment.
+   */
+  addRoutes(routes: readonly RouteSpec[]): void {
+    validateRoutes([...this.routes, ...routes]);
+    this.routes.push(...routes);
+    const environmentBytes = [[AUTHORIZER_CONFIG_ENV, this.encodedConfig()], ...Object.entries(STATIC_ENVIRONMENT)].reduce(
+      (sum, [name, value]) => sum + Buffer.byteLength(name) + Buffer.byteLength(value),
+      0,
+    );
+    if (environmentBytes > LAMBDA_ENVIRONMENT_LIMIT_BYTES) {
+      throw new Error(
+        `the authorizer's environment (issuers and the routes' scope table) is ${environmentBytes} bytes, over the ` +
+          `${LAMBDA_ENVIRONMENT_LIMIT_BYTES} bytes Lambda allows; use fewer issuers, fewer or shorter scopes, or fewer routes per authorizer`,
+      );
+    }
+  }
+
+  private encodedConfig(): string {
+    return encodeAuthorizerConfig(this.config, { requireHttps: true });
+  }
 }
+
+// Stack traces that name our source lines, not the minified bundle's.
+const STATIC_ENVIRONMENT = { NODE_OPTIONS: '--enable-source-maps' } as const;
 
 function validateDurations(resultsCacheTtl: Duration, jwksFetchTimeout: Duration): void {
   if (!resultsCacheTtl.isUnresolved()) {

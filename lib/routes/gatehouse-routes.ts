@@ -113,6 +113,8 @@ export const GATEHOUSE_ROUTES: readonly RouteSpec[] = [
     service: SERVICES.order,
     scopes: [SCOPES.ordersWrite],
     requestSchema: createOrderSchema,
+    // Placing an order reserves stock: its own ceiling keeps a burst of checkouts from starving reads.
+    throttle: { rateLimit: 50, burstLimit: 100 },
     summary: 'Place an order (send an Idempotency-Key header)',
   },
 ];

@@ -175,6 +175,30 @@ describe('validation at synth', () => {
   });
 });
 
+describe('routes added later', () => {
+  it('reach the function: addRoutes extends the scope table it gets at synth', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Stack');
+    const jwt = new JwtAuthorizer(stack, 'Auth', { issuers: BASE_PROPS.issuers });
+    const api = new apigateway.RestApi(stack, 'Api', { deploy: false });
+    api.root.addMethod('GET', new apigateway.MockIntegration(), { authorizer: jwt.authorizer });
+    jwt.addRoutes(GATEHOUSE_ROUTES.slice(0, 2));
+    jwt.addRoutes([{ method: 'GET', path: '/invoices/{id}', service: 'billing', scopes: ['invoices:read'] }]);
+    expect(deployedConfig(Template.fromStack(stack))).toMatchObject({
+      scopeTable: { byScope: { 'products:read': ['GET/products', 'GET/products/*'], 'invoices:read': ['GET/invoices/*'] } },
+    });
+    expect(() => jwt.addRoutes([GATEHOUSE_ROUTES[0]])).toThrow(/GET \/products duplicates GET \/products/);
+  });
+
+  it('and none at all fails the synth, naming the authorizer', () => {
+    const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+    const stack = new Stack(app, 'Stack');
+    const jwt = new JwtAuthorizer(stack, 'Auth', { issuers: BASE_PROPS.issuers });
+    new apigateway.RestApi(stack, 'Api', { deploy: false }).root.addMethod('GET', new apigateway.MockIntegration(), { authorizer: jwt.authorizer });
+    expect(() => Template.fromStack(stack)).toThrow(/Stack\/Auth: the authorizer serves no routes/);
+  });
+});
+
 describe('the bundled function', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-authorizer-'));
   afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));

@@ -1,0 +1,460 @@
+import { Duration, Lazy, Names, Token, Validations } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { AUTHORIZER_CONTEXT_KEYS } from '../../lambda/authorizer/config';
+import type { JwtAuthorizer } from '../auth/jwt-authorizer';
+import { GATEWAY_HEADERS } from '../routes/headers';
+import type { RouteSpec, RouteThrottle } from '../routes/route-spec';
+import { routeKey, validateRoutes } from '../routes/route-spec';
+import { toApiGatewaySchema } from './api-schema';
+import { GATEWAY_ERRORS } from './gateway-errors';
+
+/** Where the gateway sends a service's routes: its listener on the shared NLB (a Microservice is one). */
+export interface GatewayTarget {
+  readonly listenerPort: number;
+}
+
+/** A usage plan tier: the throttle and quota of every API key in it. */
+export interface UsagePlanTier {
+  /** The tier's name, also the name of its API key. */
+  readonly name: string;
+  /** Steady requests per second, per API key. */
+  readonly rateLimit: number;
+  /** Requests that may arrive at once, per API key. */
+  readonly burstLimit: number;
+  /**
+   * Requests per period, per API key.
+   * @default - no quota
+   */
+  readonly quota?: { readonly limit: number; readonly period: apigateway.Period };
+}
+
+/** Gatehouse's default tiers. */
+export const DEFAULT_TIERS: readonly UsagePlanTier[] = [
+  { name: 'basic', rateLimit: 10, burstLimit: 20, quota: { limit: 10_000, period: apigateway.Period.DAY } },
+  { name: 'pro', rateLimit: 100, burstLimit: 200, quota: { limit: 1_000_000, period: apigateway.Period.MONTH } },
+];
+
+/** CORS for browser clients. */
+export interface GatewayCors {
+  /** Origins allowed to call the API, such as `https://app.example.com`. */
+  readonly allowOrigins: readonly string[];
+  /**
+   * How long browsers may cache a preflight answer.
+   * @default - Duration.hours(1)
+   */
+  readonly maxAge?: Duration;
+}
+
+/** A custom domain for the API. */
+export interface GatewayDomain {
+  /** Such as `api.example.com`. */
+  readonly domainName: string;
+  /** An ACM certificate for it, in the API's region. */
+  readonly certificate: acm.ICertificate;
+  /**
+   * The path under the domain that maps to the stage.
+   * @default - the domain's root
+   */
+  readonly basePath?: string;
+}
+
+/** The web ACL in front of the API. */
+export interface GatewayWaf {
+  /**
+   * Requests one client IP may send in five minutes before it is blocked (AWS minimum: 10).
+   * @default - 2000
+   */
+  readonly rateLimitPerFiveMinutes?: number;
+}
+
+/** Props of {@link MicroservicesGateway}. */
+export interface MicroservicesGatewayProps {
+  /** The JWT authorizer of every route; the gateway adds its routes to the authorizer's scope table. */
+  readonly authorizer: JwtAuthorizer;
+  /** The internal NLB in front of the services; the VPC link points at it. */
+  readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  /**
+   * The services behind the gateway, by the name routes use.
+   * @default - none; add them with `addService`
+   */
+  readonly services?: Readonly<Record<string, GatewayTarget>>;
+  /**
+   * The routes to serve.
+   * @default - none; add them with `addRoutes`
+   */
+  readonly routes?: readonly RouteSpec[];
+  /**
+   * The stage: the first path segment of the API's URL.
+   * @default - 'v1'
+   */
+  readonly stageName?: string;
+  /**
+   * Throttle of the whole stage, above every usage plan.
+   * @default - 500 requests per second, bursts of 1000
+   */
+  readonly throttle?: RouteThrottle;
+  /**
+   * Usage plan tiers; the gateway makes one API key per tier.
+   * @default - DEFAULT_TIERS: basic (10/s, burst 20, 10,000 a day) and pro (100/s, burst 200, 1,000,000 a month)
+   */
+  readonly tiers?: readonly UsagePlanTier[];
+  /**
+   * Where API Gateway reads a request's API key: the `x-api-key` header, or the authorizer's
+   * `usageIdentifierKey` (see JwtAuthorizerProps.usageIdentifierClaim).
+   * @default - apigateway.ApiKeySourceType.HEADER
+   */
+  readonly apiKeySource?: apigateway.ApiKeySourceType;
+  /**
+   * CORS for browsers.
+   * @default - no CORS: no preflight routes, no CORS headers
+   */
+  readonly cors?: GatewayCors;
+  /**
+   * A WAF web ACL with AWS's common and known-bad-inputs rule sets and a per-IP rate rule; `false` for none.
+   * @default - on, 2000 requests per IP per five minutes
+   */
+  readonly waf?: GatewayWaf | false;
+  /**
+   * A custom domain.
+   * @default - only the execute-api URL
+   */
+  readonly domain?: GatewayDomain;
+  /**
+   * How long a service has to answer before the gateway answers 504.
+   * @default - Duration.seconds(10)
+   */
+  readonly integrationTimeout?: Duration;
+  /**
+   * How long access logs are kept.
+   * @default - logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/**
+ * The single entry point: a regional REST API that renders the route spec. Every route is an
+ * HTTP_PROXY integration over a VPC link to its service's NLB listener, behind the JWT authorizer and
+ * an API key, with its body validated against the route's schema; the integration sets the identity
+ * headers from the authorizer, overriding whatever the client sent. Usage plans meter each key; access
+ * logs, error logs, tracing, metrics and JSON error bodies come with it; WAF, CORS and a custom domain
+ * are options.
+ */
+export class MicroservicesGateway extends Construct {
+  /** The REST API. */
+  public readonly api: apigateway.RestApi;
+  /** The VPC link to the NLB. */
+  public readonly vpcLink: apigateway.VpcLink;
+  /** The access log group. */
+  public readonly accessLogs: logs.LogGroup;
+  /** Usage plans, by tier name. */
+  public readonly usagePlans: Readonly<Record<string, apigateway.UsagePlan>>;
+  /** API keys, by tier name. */
+  public readonly apiKeys: Readonly<Record<string, apigateway.IApiKey>>;
+  /** The web ACL, when there is one. */
+  public readonly webAcl?: wafv2.CfnWebACL;
+  /** The custom domain, when there is one. */
+  public readonly domainName?: apigateway.DomainName;
+
+  private readonly authorizer: JwtAuthorizer;
+  private readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  private readonly services = new Map<string, GatewayTarget>();
+  private readonly routes: RouteSpec[] = [];
+  private readonly cors?: GatewayCors;
+  private readonly integrationTimeout: Duration;
+  private readonly preflighted = new Set<apigateway.IResource>();
+  private validators?: { body: apigateway.RequestValidator; params: apigateway.RequestValidator };
+
+  constructor(scope: Construct, id: string, props: MicroservicesGatewayProps) {
+    super(scope, id);
+    const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
+    const tiers = props.tiers ?? DEFAULT_TIERS;
+    this.integrationTimeout = props.integrationTimeout ?? Duration.seconds(10);
+    this.authorizer = props.authorizer;
+    this.loadBalancer = props.loadBalancer;
+    this.cors = props.cors;
+    validateThrottle('throttle', throttle);
+    validateTiers(tiers);
+    validateTimeout(this.integrationTimeout);
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
+    this.api = new apigateway.RestApi(this, 'Resource', {
+      restApiName: Names.uniqueResourceName(this, { maxLength: 64 }),
+      description: 'Gatehouse: the single entry point to the microservices',
+      endpointTypes: [apigateway.EndpointType.REGIONAL],
+      apiKeySourceType: props.apiKeySource ?? apigateway.ApiKeySourceType.HEADER,
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName: props.stageName ?? 'v1',
+        accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
+        accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        tracingEnabled: true,
+        metricsEnabled: true,
+        // Errors only, and never request or response bodies: they hold tokens and customer data.
+        loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+        dataTraceEnabled: false,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+      },
+    });
+    this.addPerRouteThrottles();
+    this.addGatewayResponses();
+    this.vpcLink = new apigateway.VpcLink(this, 'VpcLink', { targets: [props.loadBalancer], description: 'Gatehouse API to the services NLB' });
+
+    const plans: Record<string, apigateway.UsagePlan> = {};
+    const keys: Record<string, apigateway.IApiKey> = {};
+    for (const tier of tiers) {
+      const plan = this.api.addUsagePlan(`${tier.name}Plan`, {
+        name: `${this.api.restApiName}-${tier.name}`,
+        description: `Gatehouse ${tier.name} tier`,
+        throttle: { rateLimit: tier.rateLimit, burstLimit: tier.burstLimit },
+        ...(tier.quota !== undefined && { quota: tier.quota }),
+        apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+      });
+      // API Gateway generates the key's value: no secret is written into the template.
+      const key = this.api.addApiKey(`${tier.name}Key`, { description: `Gatehouse ${tier.name} tier key` });
+      plan.addApiKey(key);
+      plans[tier.name] = plan;
+      keys[tier.name] = key;
+    }
+    this.usagePlans = plans;
+    this.apiKeys = keys;
+
+    if (props.waf !== false) this.webAcl = this.addWebAcl(props.waf ?? {});
+    if (props.domain !== undefined) {
+      this.domainName = this.api.addDomainName('Domain', {
+        domainName: props.domain.domainName,
+        certificate: props.domain.certificate,
+        endpointType: apigateway.EndpointType.REGIONAL,
+        securityPolicy: apigateway.SecurityPolicy.TLS_1_2,
+        ...(props.domain.basePath !== undefined && { basePath: props.domain.basePath }),
+      });
+    }
+
+    Validations.of(this.api).acknowledge(
+      { id: 'AwsSolutions-COG4', reason: 'Every route uses the Gatehouse JWT Lambda authorizer, which verifies tokens of any OIDC issuer, Cognito included' },
+      {
+        id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+        reason: "API Gateway's account-level logging role; this AWS managed policy is the one AWS documents for it and is scoped to CloudWatch Logs",
+      },
+    );
+    if (props.waf === false) {
+      Validations.of(this.api).acknowledge({ id: 'AwsSolutions-APIG3', reason: 'WAF turned off by the waf prop, for a private or cost-bound deployment' });
+    }
+
+    for (const [name, target] of Object.entries(props.services ?? {})) this.addService(name, target);
+    if (props.routes !== undefined) this.addRoutes(props.routes);
+  }
+
+  /** Puts a service behind the gateway under `name`, the name its routes give as `service`. */
+  addService(name: string, target: GatewayTarget): void {
+    if (this.services.has(name)) throw new Error(`service ${name} is already behind the gateway`);
+    if (!Token.isUnresolved(target.listenerPort) && !(Number.isInteger(target.listenerPort) && target.listenerPort >= 1 && target.listenerPort <= 65535)) {
+      throw new Error(`service ${name}: listenerPort must be a port from 1 to 65535, got ${target.listenerPort}`);
+    }
+    this.services.set(name, target);
+  }
+
+  /** Serves `routes`, and adds them to the authorizer's scope table. */
+  addRoutes(routes: readonly RouteSpec[]): void {
+    validateRoutes([...this.routes, ...routes]);
+    for (const route of routes) {
+      if (!this.services.has(route.service)) {
+        throw new Error(`routes: ${routeKey(route)} names the service ${route.service}, which is not behind the gateway (known: ${[...this.services.keys()].join(', ') || 'none'}); add it with addService`);
+      }
+    }
+    this.authorizer.addRoutes(routes);
+    for (const route of routes) this.renderRoute(route);
+    this.routes.push(...routes);
+  }
+
+  private renderRoute(route: RouteSpec): void {
+    const target = this.services.get(route.service) as GatewayTarget;
+    const resource = this.api.root.resourceForPath(route.path);
+    if (this.cors !== undefined && !this.preflighted.has(resource)) {
+      resource.addCorsPreflight({
+        allowOrigins: [...this.cors.allowOrigins],
+        allowHeaders: ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key'],
+        allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'],
+        maxAge: this.cors.maxAge ?? Duration.hours(1),
+      });
+      this.preflighted.add(resource);
+    }
+    const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+    const integration = new apigateway.Integration({
+      type: apigateway.IntegrationType.HTTP_PROXY,
+      integrationHttpMethod: route.method,
+      uri: `http://${this.loadBalancer.loadBalancerDnsName}:${target.listenerPort}${route.path}`,
+      options: {
+        connectionType: apigateway.ConnectionType.VPC_LINK,
+        vpcLink: this.vpcLink,
+        timeout: this.integrationTimeout,
+        requestParameters: {
+          ...Object.fromEntries(parameters.map((name) => [`integration.request.path.${name}`, `method.request.path.${name}`])),
+          // Mapped headers replace whatever the client sent under the same names.
+          [`integration.request.header.${GATEWAY_HEADERS.requestId}`]: 'context.requestId',
+          [`integration.request.header.${GATEWAY_HEADERS.userId}`]: 'context.authorizer.principalId',
+          [`integration.request.header.${GATEWAY_HEADERS.userScopes}`]: `context.authorizer.${AUTHORIZER_CONTEXT_KEYS.scopes}`,
+        },
+      },
+    });
+    const validators = this.requestValidators();
+    resource.addMethod(route.method, integration, {
+      authorizer: this.authorizer.authorizer,
+      authorizationType: apigateway.AuthorizationType.CUSTOM,
+      apiKeyRequired: true,
+      operationName: operationName(route),
+      requestParameters: Object.fromEntries(parameters.map((name) => [`method.request.path.${name}`, true])),
+      requestValidator: route.requestSchema !== undefined ? validators.body : validators.params,
+      ...(route.requestSchema !== undefined && {
+        requestModels: {
+          'application/json': this.api.addModel(`${operationName(route)}Model`, {
+            contentType: 'application/json',
+            modelName: operationName(route),
+            schema: toApiGatewaySchema(route.requestSchema),
+          }),
+        },
+      }),
+    });
+  }
+
+  private requestValidators(): { body: apigateway.RequestValidator; params: apigateway.RequestValidator } {
+    this.validators ??= {
+      body: this.api.addRequestValidator('BodyValidator', { validateRequestBody: true, validateRequestParameters: true }),
+      params: this.api.addRequestValidator('ParamsValidator', { validateRequestBody: false, validateRequestParameters: true }),
+    };
+    return this.validators;
+  }
+
+  /** Per-route throttles go into the stage's method settings, read when the template is made. */
+  private addPerRouteThrottles(): void {
+    const stage = this.api.deploymentStage.node.defaultChild as apigateway.CfnStage;
+    const base = stage.methodSettings;
+    stage.methodSettings = Lazy.any({
+      produce: () => [
+        ...(Array.isArray(base) ? base : []),
+        ...this.routes
+          .filter((route) => route.throttle !== undefined)
+          .map((route) => ({
+            // A method setting's resource path is the route's path with each / escaped as ~1, after a /.
+            resourcePath: `/${route.path.replaceAll('/', '~1')}`,
+            httpMethod: route.method,
+            throttlingRateLimit: route.throttle?.rateLimit,
+            throttlingBurstLimit: route.throttle?.burstLimit,
+            loggingLevel: apigateway.MethodLoggingLevel.ERROR,
+            dataTraceEnabled: false,
+            metricsEnabled: true,
+          })),
+      ],
+    });
+  }
+
+  /** Errors in the services' JSON shape, with the request id, and CORS headers when CORS is on. */
+  private addGatewayResponses(): void {
+    const origin = this.cors?.allowOrigins.length === 1 ? this.cors.allowOrigins[0] : undefined;
+    for (const error of GATEWAY_ERRORS) {
+      this.api.addGatewayResponse(error.responseType, {
+        type: apigateway.ResponseType.of(error.responseType),
+        ...(error.status !== undefined && { statusCode: String(error.status) }),
+        templates: {
+          'application/json': `{"error":{"code":"${error.code}","message":$context.error.messageString,"requestId":"$context.requestId"}}`,
+        },
+        responseHeaders: {
+          'Content-Type': "'application/json'",
+          [GATEWAY_HEADERS.requestId]: 'context.requestId',
+          ...(origin !== undefined && { 'Access-Control-Allow-Origin': `'${origin}'` }),
+        },
+      });
+    }
+  }
+
+  private addWebAcl(options: GatewayWaf): wafv2.CfnWebACL {
+    const limit = options.rateLimitPerFiveMinutes ?? 2000;
+    if (!Token.isUnresolved(limit) && !(Number.isInteger(limit) && limit >= 10 && limit <= 2_000_000_000)) {
+      throw new Error(`waf.rateLimitPerFiveMinutes must be a whole number from 10 to 2000000000, got ${limit}`);
+    }
+    const metric = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${Names.uniqueId(this).slice(-40)}${name}` });
+    const managed = (name: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({
+      name,
+      priority,
+      overrideAction: { none: {} },
+      statement: { managedRuleGroupStatement: { vendorName: 'AWS', name } },
+      visibilityConfig: metric(name),
+    });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: metric('WebAcl'),
+      rules: [
+        managed('AWSManagedRulesCommonRuleSet', 0),
+        managed('AWSManagedRulesKnownBadInputsRuleSet', 1),
+        {
+          name: 'RatePerIp',
+          priority: 2,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP' } },
+          visibilityConfig: metric('RatePerIp'),
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', { resourceArn: this.api.deploymentStage.stageArn, webAclArn: acl.attrArn });
+    return acl;
+  }
+}
+
+/** One JSON object per request: who, what, how it went; never a token or a body. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  ip: '$context.identity.sourceIp',
+  time: '$context.requestTime',
+  method: '$context.httpMethod',
+  resource: '$context.resourcePath',
+  path: '$context.path',
+  status: '$context.status',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integration.latency',
+  integrationStatus: '$context.integration.status',
+  principal: '$context.authorizer.principalId',
+  apiKeyId: '$context.identity.apiKeyId',
+  authorizerError: '$context.authorizer.error',
+  error: '$context.error.message',
+  userAgent: '$context.identity.userAgent',
+};
+
+function operationName(route: RouteSpec): string {
+  const words = `${route.method.toLowerCase()} ${route.path.replace(/\{([^}]+)\}/g, 'by $1')}`.split(/[^A-Za-z0-9]+/).filter((word) => word.length > 0);
+  return words.map((word, index) => (index === 0 ? word : word[0].toUpperCase() + word.slice(1))).join('');
+}
+
+function validateThrottle(name: string, throttle: RouteThrottle): void {
+  if (!(typeof throttle.rateLimit === 'number' && throttle.rateLimit >= 0)) throw new Error(`${name}.rateLimit must be requests per second >= 0, got ${String(throttle.rateLimit)}`);
+  if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 0)) {
+    throw new Error(`${name}.burstLimit must be a whole number of requests >= 0, got ${String(throttle.burstLimit)}`);
+  }
+}
+
+function validateTiers(tiers: readonly UsagePlanTier[]): void {
+  if (tiers.length === 0) throw new Error('tiers must list at least one usage plan tier: every route needs an API key');
+  const names = new Set<string>();
+  for (const tier of tiers) {
+    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(tier.name)) throw new Error(`tiers: name must be 1 to 32 letters and digits, starting with a letter, got ${JSON.stringify(tier.name)}`);
+    if (names.has(tier.name)) throw new Error(`tiers: ${tier.name} is listed twice`);
+    names.add(tier.name);
+    validateThrottle(`tiers.${tier.name}`, tier);
+    if (tier.quota !== undefined && !(Number.isInteger(tier.quota.limit) && tier.quota.limit > 0)) {
+      throw new Error(`tiers.${tier.name}.quota.limit must be a whole number of requests > 0, got ${String(tier.quota.limit)}`);
+    }
+  }
+}
+
+function validateTimeout(timeout: Duration): void {
+  if (timeout.isUnresolved()) return;
+  const ms = timeout.toMilliseconds();
+  if (ms < 50 || ms > 29_000) throw new Error(`integrationTimeout must be from 50 ms to 29 seconds, got ${timeout.toHumanString()}`);
+}
+
+
