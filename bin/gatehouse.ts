@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-/** The Gatehouse CDK app: reads its configuration from the CDK context and builds the stack. */
-import { App } from 'aws-cdk-lib';
+/** The Gatehouse CDK app: reads its configuration from the CDK context, builds the stack, checks it with cdk-nag. */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
 import { CONFIG_CONTEXT_KEY, readGatehouseConfig } from '../lib/config';
 import { GatewayStack } from '../lib/gateway-stack';
 
@@ -10,3 +11,5 @@ new GatewayStack(app, 'Gatehouse', {
   description: 'Gatehouse: the API Gateway pattern for microservices on AWS',
   env: { account: process.env.CDK_DEFAULT_ACCOUNT, region: process.env.CDK_DEFAULT_REGION },
 });
+// Every AwsSolutions finding fails the synth unless it is fixed or acknowledged next to its construct.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

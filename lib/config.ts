@@ -22,6 +22,43 @@ export interface AuthorizerSettings {
   readonly usageIdentifierClaim?: string;
 }
 
+/** A usage plan tier, as configured. */
+export interface TierSettings {
+  readonly name: string;
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+  /** @default - no quota */
+  readonly quota?: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
+}
+
+/** Gateway settings of the app. */
+export interface GatewaySettings {
+  /** @default - 500 requests per second, bursts of 1000 */
+  readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
+  /** @default - basic and pro (see MicroservicesGateway DEFAULT_TIERS) */
+  readonly tiers?: readonly TierSettings[];
+  /** @default - 'HEADER' */
+  readonly apiKeySource?: 'HEADER' | 'AUTHORIZER';
+  /** @default - true: a WAF web ACL with 2000 requests per IP per five minutes */
+  readonly waf?: boolean | { readonly rateLimitPerFiveMinutes: number };
+  /** @default - no CORS */
+  readonly cors?: { readonly allowOrigins: readonly string[] };
+  /** @default - only the execute-api URL */
+  readonly domain?: { readonly domainName: string; readonly certificateArn: string; readonly basePath?: string };
+}
+
+/** Service settings of the app (both services). */
+export interface ServiceSettings {
+  /** @default - 2 */
+  readonly desiredCount?: number;
+  /** @default - 4 */
+  readonly maxCapacity?: number;
+  /** @default - 256 */
+  readonly cpu?: number;
+  /** @default - 512 */
+  readonly memoryLimitMiB?: number;
+}
+
 /** Everything the Gatehouse app is configured with. */
 export interface GatehouseConfig {
   /** The identity providers whose tokens the API accepts. */
@@ -33,6 +70,20 @@ export interface GatehouseConfig {
    * @default - 'v1'
    */
   readonly stageName?: string;
+  /** @default - the MicroservicesGateway defaults */
+  readonly gateway?: GatewaySettings;
+  /** @default - two tasks of 0.25 vCPU and 512 MiB each, up to four */
+  readonly services?: ServiceSettings;
+  /**
+   * NAT gateways of the VPC (1 or 2).
+   * @default - 1
+   */
+  readonly natGateways?: number;
+  /**
+   * The Cloud Map namespace the services register in.
+   * @default - 'gatehouse.local'
+   */
+  readonly namespace?: string;
 }
 
 /** Reads and checks the configuration's shape; ranges and rules are checked by the constructs it feeds. */
@@ -77,6 +128,47 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
   }
   if (stageName !== undefined && !(typeof stageName === 'string' && /^[A-Za-z0-9_]{1,128}$/.test(stageName))) {
     throw new Error(`${WHERE}: stageName must be 1 to 128 letters, digits or underscores, got ${JSON.stringify(stageName)}`);
+  }
+  assertGatewaySettings(config.gateway);
+  assertNumbers(config.services, 'services', ['desiredCount', 'maxCapacity', 'cpu', 'memoryLimitMiB']);
+  if (config.natGateways !== undefined && typeof config.natGateways !== 'number') throw new Error(`${WHERE}: natGateways must be a number, got ${JSON.stringify(config.natGateways)}`);
+  if (config.namespace !== undefined && !(typeof config.namespace === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.namespace))) {
+    throw new Error(`${WHERE}: namespace must be a DNS name such as "gatehouse.local", got ${JSON.stringify(config.namespace)}`);
+  }
+}
+
+function assertGatewaySettings(gateway: unknown): void {
+  if (gateway === undefined) return;
+  if (!isRecord(gateway)) throw new Error(`${WHERE}: gateway must be an object`);
+  assertNumbers(gateway.throttle, 'gateway.throttle', ['rateLimit', 'burstLimit']);
+  if (gateway.tiers !== undefined) {
+    if (!Array.isArray(gateway.tiers)) throw new Error(`${WHERE}: gateway.tiers must be a list`);
+    gateway.tiers.forEach((tier: unknown, index) => {
+      if (!isRecord(tier) || typeof tier.name !== 'string') throw new Error(`${WHERE}: gateway.tiers[${index}] must have a name`);
+      assertNumbers(tier, `gateway.tiers[${index}]`, ['rateLimit', 'burstLimit']);
+      if (tier.quota !== undefined && !(isRecord(tier.quota) && typeof tier.quota.limit === 'number' && ['DAY', 'WEEK', 'MONTH'].includes(String(tier.quota.period)))) {
+        throw new Error(`${WHERE}: gateway.tiers[${index}].quota must be { "limit": number, "period": "DAY" | "WEEK" | "MONTH" }`);
+      }
+    });
+  }
+  if (gateway.apiKeySource !== undefined && gateway.apiKeySource !== 'HEADER' && gateway.apiKeySource !== 'AUTHORIZER') {
+    throw new Error(`${WHERE}: gateway.apiKeySource must be "HEADER" or "AUTHORIZER", got ${JSON.stringify(gateway.apiKeySource)}`);
+  }
+  if (gateway.waf !== undefined && typeof gateway.waf !== 'boolean') assertNumbers(gateway.waf, 'gateway.waf', ['rateLimitPerFiveMinutes']);
+  if (gateway.cors !== undefined && !(isRecord(gateway.cors) && Array.isArray(gateway.cors.allowOrigins) && gateway.cors.allowOrigins.every((origin) => typeof origin === 'string'))) {
+    throw new Error(`${WHERE}: gateway.cors must be { "allowOrigins": string[] }`);
+  }
+  if (gateway.domain !== undefined && !(isRecord(gateway.domain) && typeof gateway.domain.domainName === 'string' && typeof gateway.domain.certificateArn === 'string')) {
+    throw new Error(`${WHERE}: gateway.domain must be { "domainName": string, "certificateArn": string, "basePath"?: string }`);
+  }
+}
+
+/** Checks that each named field of `value`, when present, is a number. */
+function assertNumbers(value: unknown, name: string, fields: readonly string[]): void {
+  if (value === undefined) return;
+  if (!isRecord(value)) throw new Error(`${WHERE}: ${name} must be an object`);
+  for (const field of fields) {
+    if (value[field] !== undefined && typeof value[field] !== 'number') throw new Error(`${WHERE}: ${name}.${field} must be a number, got ${JSON.stringify(value[field])}`);
   }
 }
 

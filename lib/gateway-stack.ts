@@ -1,72 +1,141 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
 import { JwtAuthorizer } from './auth/jwt-authorizer';
 import type { GatehouseConfig } from './config';
-import { GATEHOUSE_ROUTES } from './routes/gatehouse-routes';
+import { ServiceTables } from './data/service-tables';
+import { IDEMPOTENCY_TABLE, ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from './data/tables';
+import { MicroservicesGateway } from './gateway/microservices-gateway';
+import { GatehouseNetwork } from './network/gatehouse-network';
+import { ServiceRegistry } from './registry/service-registry';
+import { GATEHOUSE_ROUTES, SERVICES } from './routes/gatehouse-routes';
+import { SERVICE_ENV } from './runtime-env';
+import { Microservice } from './service/microservice';
+import { SERVICE_ENTRIES } from './service/service-bundle';
 
 /** Props of {@link GatewayStack}. */
 export interface GatewayStackProps extends StackProps {
   /** The app's configuration (see `readGatehouseConfig`). */
   readonly config: GatehouseConfig;
+  /**
+   * A VPC of your own (private subnets with egress in two AZs).
+   * @default - a new VPC with two AZs, flow logs and `config.natGateways` NAT gateways
+   */
+  readonly vpc?: ec2.IVpc;
 }
 
+/** The NLB listener of each service: the ports the gateway's routes go to. */
+export const LISTENER_PORTS = { [SERVICES.product]: 8081, [SERVICES.order]: 8082 } as const;
+
 /**
- * Gatehouse on AWS. This stage of the project deploys the REST API with every route of the route spec
- * behind the JWT authorizer; each route answers 501 until the services land behind it (see README).
+ * Gatehouse on AWS: the VPC, the ECS cluster, the tables, the Cloud Map namespace, the product and
+ * order services behind an internal NLB, the JWT authorizer and the REST API in front of it all.
  */
 export class GatewayStack extends Stack {
+  /** The REST API and everything in front of the services. */
+  public readonly gateway: MicroservicesGateway;
   /** The JWT authorizer of every route. */
   public readonly jwtAuthorizer: JwtAuthorizer;
-  /** The REST API. */
-  public readonly api: apigateway.RestApi;
+  /** The VPC and the NLB. */
+  public readonly network: GatehouseNetwork;
+  /** The Cloud Map namespace. */
+  public readonly registry: ServiceRegistry;
+  /** The ECS cluster. */
+  public readonly cluster: ecs.Cluster;
+  /** The services' tables. */
+  public readonly tables: ServiceTables;
+  /** The product service. */
+  public readonly productService: Microservice;
+  /** The order service. */
+  public readonly orderService: Microservice;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
     const { config } = props;
-    const settings = config.authorizer ?? {};
+    const authorizerSettings = config.authorizer ?? {};
+    const gatewaySettings = config.gateway ?? {};
+    const serviceSettings = config.services ?? {};
+
+    this.network = new GatehouseNetwork(this, 'Network', {
+      ...(props.vpc !== undefined ? { vpc: props.vpc } : { natGateways: config.natGateways ?? 1 }),
+    });
+    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    this.registry = new ServiceRegistry(this, 'Registry', { vpc: this.network.vpc, ...(config.namespace !== undefined && { namespaceName: config.namespace }) });
+    this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE] });
+
+    const service = (id: string, name: keyof typeof LISTENER_PORTS) =>
+      new Microservice(this, id, {
+        serviceName: name,
+        entry: SERVICE_ENTRIES[name],
+        cluster: this.cluster,
+        registry: this.registry,
+        loadBalancer: this.network.loadBalancer,
+        listenerPort: LISTENER_PORTS[name],
+        ...(serviceSettings.desiredCount !== undefined && { desiredCount: serviceSettings.desiredCount, minCapacity: serviceSettings.desiredCount }),
+        ...(serviceSettings.maxCapacity !== undefined && { maxCapacity: serviceSettings.maxCapacity }),
+        ...(serviceSettings.cpu !== undefined && { cpu: serviceSettings.cpu }),
+        ...(serviceSettings.memoryLimitMiB !== undefined && { memoryLimitMiB: serviceSettings.memoryLimitMiB }),
+      });
+    this.productService = service('ProductService', SERVICES.product);
+    this.orderService = service('OrderService', SERVICES.order);
+    this.productService.useTable(SERVICE_ENV.productsTable, this.tables.table(PRODUCTS_TABLE.id), 'readWrite');
+    this.orderService.useTable(SERVICE_ENV.ordersTable, this.tables.table(ORDERS_TABLE.id), 'readWrite', { indexes: [ORDERS_BY_CUSTOMER_INDEX] });
+    this.orderService.useTable(SERVICE_ENV.idempotencyTable, this.tables.table(IDEMPOTENCY_TABLE.id), 'readWrite');
+    this.orderService.useServiceDiscovery(this.productService);
 
     this.jwtAuthorizer = new JwtAuthorizer(this, 'Authorizer', {
       issuers: config.issuers,
+      ...(authorizerSettings.resultsCacheTtlSeconds !== undefined && { resultsCacheTtl: Duration.seconds(authorizerSettings.resultsCacheTtlSeconds) }),
+      ...(authorizerSettings.clockToleranceSeconds !== undefined && { clockTolerance: Duration.seconds(authorizerSettings.clockToleranceSeconds) }),
+      ...(authorizerSettings.algorithms !== undefined && { algorithms: authorizerSettings.algorithms }),
+      ...(authorizerSettings.tokenType !== undefined && { tokenType: authorizerSettings.tokenType }),
+      ...(authorizerSettings.usageIdentifierClaim !== undefined && { usageIdentifierClaim: authorizerSettings.usageIdentifierClaim }),
+    });
+
+    this.gateway = new MicroservicesGateway(this, 'Gateway', {
+      authorizer: this.jwtAuthorizer,
+      loadBalancer: this.network.loadBalancer,
+      services: { [SERVICES.product]: this.productService, [SERVICES.order]: this.orderService },
       routes: GATEHOUSE_ROUTES,
-      ...(settings.resultsCacheTtlSeconds !== undefined && { resultsCacheTtl: Duration.seconds(settings.resultsCacheTtlSeconds) }),
-      ...(settings.clockToleranceSeconds !== undefined && { clockTolerance: Duration.seconds(settings.clockToleranceSeconds) }),
-      ...(settings.algorithms !== undefined && { algorithms: settings.algorithms }),
-      ...(settings.tokenType !== undefined && { tokenType: settings.tokenType }),
-      ...(settings.usageIdentifierClaim !== undefined && { usageIdentifierClaim: settings.usageIdentifierClaim }),
+      ...(config.stageName !== undefined && { stageName: config.stageName }),
+      ...(gatewaySettings.throttle !== undefined && { throttle: gatewaySettings.throttle }),
+      ...(gatewaySettings.tiers !== undefined && {
+        tiers: gatewaySettings.tiers.map((tier) => ({
+          name: tier.name,
+          rateLimit: tier.rateLimit,
+          burstLimit: tier.burstLimit,
+          ...(tier.quota !== undefined && { quota: { limit: tier.quota.limit, period: apigateway.Period[tier.quota.period] } }),
+        })),
+      }),
+      ...(gatewaySettings.apiKeySource !== undefined && { apiKeySource: apigateway.ApiKeySourceType[gatewaySettings.apiKeySource] }),
+      ...(gatewaySettings.waf !== undefined && { waf: gatewaySettings.waf === true ? {} : gatewaySettings.waf }),
+      ...(gatewaySettings.cors !== undefined && { cors: gatewaySettings.cors }),
+      ...(gatewaySettings.domain !== undefined && {
+        domain: {
+          domainName: gatewaySettings.domain.domainName,
+          certificate: acm.Certificate.fromCertificateArn(this, 'Certificate', gatewaySettings.domain.certificateArn),
+          ...(gatewaySettings.domain.basePath !== undefined && { basePath: gatewaySettings.domain.basePath }),
+        },
+      }),
     });
 
-    const accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_MONTH });
-    this.api = new apigateway.RestApi(this, 'Api', {
-      description: 'Gatehouse: one HTTPS entry point for the product and order services',
-      endpointTypes: [apigateway.EndpointType.REGIONAL],
-      deployOptions: {
-        stageName: config.stageName ?? 'v1',
-        accessLogDestination: new apigateway.LogGroupLogDestination(accessLogs),
-        accessLogFormat: apigateway.AccessLogFormat.jsonWithStandardFields(),
-        tracingEnabled: true,
-        metricsEnabled: true,
-      },
-      defaultMethodOptions: { authorizer: this.jwtAuthorizer.authorizer },
-    });
-
-    const notYetServed = notImplementedIntegration();
-    for (const route of GATEHOUSE_ROUTES) {
-      this.api.root.resourceForPath(route.path).addMethod(route.method, notYetServed, { methodResponses: [{ statusCode: '501' }] });
+    new CfnOutput(this, 'ApiUrl', { value: this.gateway.api.url, description: 'The base URL of the API' });
+    if (this.gateway.domainName !== undefined) {
+      new CfnOutput(this, 'DomainTarget', { value: this.gateway.domainName.domainNameAliasDomainName, description: 'Point the custom domain (CNAME or alias) here' });
     }
-
-    new CfnOutput(this, 'ApiUrl', { value: this.api.url, description: 'The base URL of the API' });
+    new CfnOutput(this, 'Namespace', { value: this.registry.namespaceName, description: 'The Cloud Map namespace of the services' });
+    for (const [tier, key] of Object.entries(this.gateway.apiKeys)) {
+      new CfnOutput(this, `ApiKeyId${tier}`, {
+        value: key.keyId,
+        description: `API key id of the ${tier} tier: aws apigateway get-api-key --include-value --api-key <id>`,
+      });
+    }
+    for (const [tier, plan] of Object.entries(this.gateway.usagePlans)) {
+      new CfnOutput(this, `UsagePlanId${tier}`, { value: plan.usagePlanId, description: `Usage plan of the ${tier} tier` });
+    }
   }
-}
-
-/** Answers 501 with the JSON error body of the services, until a service is behind the route. */
-function notImplementedIntegration(): apigateway.MockIntegration {
-  const body = { error: { code: 'NOT_IMPLEMENTED', message: 'No service is deployed behind this route yet', requestId: '$context.requestId' } };
-  return new apigateway.MockIntegration({
-    passthroughBehavior: apigateway.PassthroughBehavior.NEVER,
-    requestTemplates: { 'application/json': '{"statusCode": 501}' },
-    integrationResponses: [{ statusCode: '501', responseTemplates: { 'application/json': JSON.stringify(body) } }],
-  });
 }

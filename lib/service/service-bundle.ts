@@ -4,8 +4,8 @@
  * local runtime and the tests run the very same file.
  */
 import * as path from 'node:path';
-import { build } from 'esbuild';
-import type { Metafile } from 'esbuild';
+import { build, buildSync } from 'esbuild';
+import type { BuildOptions, Metafile } from 'esbuild';
 
 /** The services' entry points, by service name. */
 export const SERVICE_ENTRIES = {
@@ -26,9 +26,15 @@ export interface ServiceBundle {
 /** The Node.js version the bundles target: the oldest that runs them (local runs on Node.js 20). */
 export const SERVICE_NODE_TARGET = 'node20';
 
-/** Bundles `entry` into `outdir/server.js`. */
-export async function bundleService(entry: string, outdir: string): Promise<ServiceBundle> {
-  const result = await build({
+/** The files a bundle consists of, inside its outdir: what a container image copies. */
+export const SERVICE_BUNDLE_FILES = ['server.js', 'server.js.map'] as const;
+
+/**
+ * The one set of esbuild options of a service bundle: the async build (local runtime, tests) and the
+ * sync build (CDK constructors, which cannot await) must produce the same file.
+ */
+function serviceBuildOptions(entry: string, outdir: string) {
+  return {
     entryPoints: { server: entry },
     outdir,
     bundle: true,
@@ -41,9 +47,24 @@ export async function bundleService(entry: string, outdir: string): Promise<Serv
     metafile: true,
     logLevel: 'silent',
     legalComments: 'none',
-  });
+  } satisfies BuildOptions;
+}
+
+/** Bundles `entry` into `outdir/server.js`. */
+export async function bundleService(entry: string, outdir: string): Promise<ServiceBundle> {
+  const result = await build(serviceBuildOptions(entry, outdir));
+  return bundleOf(outdir, result.metafile);
+}
+
+/** Bundles `entry` into `outdir/server.js`, blocking: for CDK constructs, which bundle at synth in their constructor. */
+export function bundleServiceSync(entry: string, outdir: string): ServiceBundle {
+  const result = buildSync(serviceBuildOptions(entry, outdir));
+  return bundleOf(outdir, result.metafile);
+}
+
+function bundleOf(outdir: string, metafile: Metafile): ServiceBundle {
   const file = path.join(outdir, 'server.js');
-  return { outdir, file, bytes: outputBytes(result.metafile, file) };
+  return { outdir, file, bytes: outputBytes(metafile, file) };
 }
 
 function outputBytes(metafile: Metafile, file: string): number {

@@ -15,6 +15,7 @@ import { MicroservicesGateway } from '../../lib/gateway/microservices-gateway';
 import type { MicroservicesGatewayProps } from '../../lib/gateway/microservices-gateway';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
+import { methodsOf } from '../support/templates';
 
 const SERVICES = { product: { listenerPort: 8081 }, order: { listenerPort: 8082 } };
 const DEFAULT_TIER = { name: 'basic', rateLimit: 10, burstLimit: 20 };
@@ -27,22 +28,6 @@ function build(props: Partial<MicroservicesGatewayProps> = {}, outdir?: string) 
   const authorizer = new JwtAuthorizer(stack, 'Jwt', { issuers: [{ issuer: 'https://issuer.example.com', audience: 'api' }] });
   const gateway = new MicroservicesGateway(stack, 'Gateway', { authorizer, loadBalancer, services: SERVICES, routes: GATEHOUSE_ROUTES, ...props });
   return { app, stack, gateway, authorizer, loadBalancer };
-}
-
-/** Each method of the template as `METHOD /path`, with its properties. */
-export function methodsOf(template: Template): Map<string, Record<string, unknown>> {
-  const resources = template.findResources('AWS::ApiGateway::Resource');
-  const pathOf = (logicalId: string): string => {
-    const { ParentId, PathPart } = resources[logicalId].Properties as { ParentId: { Ref?: string }; PathPart: string };
-    return ParentId.Ref !== undefined && resources[ParentId.Ref] !== undefined ? `${pathOf(ParentId.Ref)}/${PathPart}` : `/${PathPart}`;
-  };
-  const methods = new Map<string, Record<string, unknown>>();
-  for (const method of Object.values(template.findResources('AWS::ApiGateway::Method'))) {
-    const properties = method.Properties as { HttpMethod: string; ResourceId: { Ref?: string } };
-    const where = properties.ResourceId.Ref !== undefined && resources[properties.ResourceId.Ref] !== undefined ? pathOf(properties.ResourceId.Ref) : '/';
-    methods.set(`${properties.HttpMethod} ${where}`, properties);
-  }
-  return methods;
 }
 
 describe('defaults', () => {
