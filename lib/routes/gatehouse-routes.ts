@@ -60,6 +60,22 @@ export const updateProductSchema: JsonSchema = {
   properties: productFields,
 };
 
+/** An order's items: 1 to 50 products, 1 to 100 of each (the product service reserves the same list). */
+export const orderItemsSchema: JsonSchema = {
+  type: 'array',
+  minItems: 1,
+  maxItems: 50,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['productId', 'quantity'],
+    properties: {
+      productId: { type: 'string', minLength: 1, maxLength: 64 },
+      quantity: { type: 'integer', minimum: 1, maximum: 100 },
+    },
+  },
+};
+
 /** Body of `POST /orders`. */
 export const createOrderSchema: JsonSchema = {
   $schema: DRAFT_04,
@@ -67,22 +83,7 @@ export const createOrderSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['items'],
-  properties: {
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 50,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['productId', 'quantity'],
-        properties: {
-          productId: { type: 'string', minLength: 1, maxLength: 64 },
-          quantity: { type: 'integer', minimum: 1, maximum: 100 },
-        },
-      },
-    },
-  },
+  properties: { items: orderItemsSchema },
 };
 
 /** Every route of Gatehouse's public API. */

@@ -4,7 +4,7 @@
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
-import { GATEHOUSE_ROUTES, SERVICES } from '../../lib/routes/gatehouse-routes';
+import { GATEHOUSE_ROUTES, orderItemsSchema, SERVICES } from '../../lib/routes/gatehouse-routes';
 import type { JsonSchema } from '../../lib/routes/route-spec';
 import { ServiceError } from '../common/errors';
 import { readPageRequest } from '../common/pagination';
@@ -28,24 +28,7 @@ export interface ProductAppDeps {
   readonly logger?: FastifyBaseLogger | false;
 }
 
-const reservationSchema: JsonSchema = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['items'],
-  properties: {
-    items: {
-      type: 'array',
-      minItems: 1,
-      maxItems: 50,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['productId', 'quantity'],
-        properties: { productId: { type: 'string', minLength: 1, maxLength: 64 }, quantity: { type: 'integer', minimum: 1, maximum: 100 } },
-      },
-    },
-  },
-};
+const reservationSchema: JsonSchema = { type: 'object', additionalProperties: false, required: ['items'], properties: { items: orderItemsSchema } };
 
 const productIdsSchema: JsonSchema = {
   type: 'object',

@@ -125,19 +125,7 @@ export class ProductStore {
 
   /** Gives back what the order reserved of these products. Safe to repeat. */
   async release(orderId: string, productIds: readonly string[]): Promise<void> {
-    await Promise.all(
-      productIds.map((productId) =>
-        this.ignoreMissingReservation(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: productId },
-            UpdateExpression: 'SET stock = stock + reservations.#order REMOVE reservations.#order',
-            ConditionExpression: 'attribute_exists(reservations.#order)',
-            ExpressionAttributeNames: { '#order': orderId },
-          }),
-        ),
-      ),
-    );
+    await this.settleReservation(orderId, productIds, 'SET stock = stock + reservations.#order REMOVE reservations.#order');
   }
 
   /**
@@ -146,19 +134,7 @@ export class ProductStore {
    * reservation can come any more.
    */
   async commit(orderId: string, productIds: readonly string[]): Promise<void> {
-    await Promise.all(
-      productIds.map((productId) =>
-        this.ignoreMissingReservation(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: { id: productId },
-            UpdateExpression: 'REMOVE reservations.#order',
-            ConditionExpression: 'attribute_exists(reservations.#order)',
-            ExpressionAttributeNames: { '#order': orderId },
-          }),
-        ),
-      ),
-    );
+    await this.settleReservation(orderId, productIds, 'REMOVE reservations.#order');
   }
 
   private async reserveOne(orderId: string, item: ItemQuantity): Promise<PricedItem> {
@@ -189,12 +165,25 @@ export class ProductStore {
     throw new ServiceError('INSUFFICIENT_STOCK', `product ${item.productId} has ${current.stock} in stock, ${item.quantity} requested`);
   }
 
-  private async ignoreMissingReservation(command: UpdateCommand): Promise<void> {
-    try {
-      await this.db.send(command);
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  /** Applies `update` to each product that still holds the order's marker; one without it is done already. */
+  private async settleReservation(orderId: string, productIds: readonly string[], update: string): Promise<void> {
+    await Promise.all(
+      productIds.map(async (productId) => {
+        try {
+          await this.db.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: { id: productId },
+              UpdateExpression: update,
+              ConditionExpression: 'attribute_exists(reservations.#order)',
+              ExpressionAttributeNames: { '#order': orderId },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
   }
 
   private async item(id: string): Promise<ProductItem | undefined> {
