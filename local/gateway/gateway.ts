@@ -1,0 +1,293 @@
+/**
+ * The local gateway: an HTTP server on loopback that serves the route spec under `/{stage}/` the way
+ * the deployed REST API does (lib/gateway/microservices-gateway.ts renders the same spec), so one
+ * end-to-end suite runs against both. This file is the edge: it reads and bounds the request, hands
+ * it to the Gatekeeper's checks, writes error answers, and streams the service's answer back.
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pipeline } from 'node:stream/promises';
+import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
+import { GATEWAY_HEADERS } from '../../lib/routes/headers';
+import type { RouteSpec, RouteThrottle } from '../../lib/routes/route-spec';
+import type { GatewayAnswer, LocalResponseType } from './answers';
+import { errorBody, gatewayAnswer, UPSTREAM_FAILURE_STATUS } from './answers';
+import { MAX_BODY_BYTES } from './body-validation';
+import type { GateLog } from './gatekeeper';
+import { Gatekeeper } from './gatekeeper';
+import { downstreamResponseHeaders, toNodeHeaders, upstreamRequestHeaders } from './proxy-headers';
+import type { ServiceResolver } from './upstream';
+import { Upstreams } from './upstream';
+import type { LocalTier } from './usage-plans';
+
+/** Options of {@link LocalGateway.start}. */
+export interface LocalGatewayOptions {
+  /** The routes to serve (lib/routes/route-spec.ts), checked as the CDK gateway checks them. */
+  readonly routes: readonly RouteSpec[];
+  /** The stage: routes are served under `/{stageName}/`, as in the execute-api URL. */
+  readonly stageName: string;
+  /**
+   * The TCP port to listen on.
+   * @default - 0, a free port picked by the OS (read it from `url`)
+   */
+  readonly port?: number;
+  /**
+   * The address to listen on.
+   * @default - '127.0.0.1', loopback only
+   */
+  readonly host?: string;
+  /** Usage plan tiers and their API keys; every route needs a key of one of them. */
+  readonly tiers: readonly LocalTier[];
+  /** Throttle of the whole stage, above every tier. */
+  readonly stageThrottle: RouteThrottle;
+  /** The authorizer handler (lambda/authorizer/handler.ts createAuthorizerHandler), run in process. */
+  readonly authorizer: AuthorizerHandler;
+  /** How long an authorizer result is cached per Authorization value, in seconds (0 to 3600); 0 turns the cache off. */
+  readonly authorizerCacheTtlSeconds: number;
+  /** Base URLs of the healthy instances of a service, such as the local Cloud Map registry gives. */
+  readonly resolveService: ServiceResolver;
+  /**
+   * How long a service has to start answering before the gateway answers 504, in milliseconds (50 to 29000, as API Gateway allows).
+   * @default - 10000
+   */
+  readonly integrationTimeoutMs?: number;
+  /**
+   * Receives one line per request: ids, route, status, timings; never a token, a key or a body.
+   * @default - none, except that 5xx answers the gateway makes itself are written to stderr
+   */
+  readonly log?: (fields: Record<string, unknown>) => void;
+  /**
+   * The clock of throttles, quotas and the authorizer cache, in milliseconds since the epoch.
+   * @default - Date.now
+   */
+  readonly now?: () => number;
+}
+
+/** Default integration timeout, the CDK gateway's default. */
+export const DEFAULT_INTEGRATION_TIMEOUT_MS = 10_000;
+
+// API Gateway's stage name rule: letters, digits, hyphens and underscores.
+const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+
+// The status of an answer to a request the gateway itself failed on (a bug, never a client's doing).
+const INTERNAL_FAILURE_STATUS = 500;
+
+// A client that stops mid-request must not hold a connection open for Node's default five minutes.
+const REQUEST_TIMEOUT_MS = 30_000;
+
+/** A local API Gateway, listening until {@link LocalGateway.close}. */
+export class LocalGateway {
+  /**
+   * Checks the options, starts listening, and resolves once it does.
+   * @throws Error naming the option and the rule; the listen error (EADDRINUSE) as Node raises it.
+   */
+  static async start(options: LocalGatewayOptions): Promise<LocalGateway> {
+    const port = options.port ?? 0;
+    const host = options.host ?? '127.0.0.1';
+    const timeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
+    if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`port must be an integer from 0 to 65535, got ${port}`);
+    if (!STAGE_NAME.test(options.stageName)) throw new Error(`stageName must be 1 to 128 letters, digits, hyphens or underscores, got ${JSON.stringify(options.stageName)}`);
+    if (!(Number.isInteger(timeoutMs) && timeoutMs >= 50 && timeoutMs <= 29_000)) {
+      throw new Error(`integrationTimeoutMs must be whole milliseconds from 50 to 29000, got ${String(timeoutMs)}`);
+    }
+    const gatekeeper = new Gatekeeper({
+      routes: options.routes,
+      stageName: options.stageName,
+      tiers: options.tiers,
+      stageThrottle: options.stageThrottle,
+      authorizer: options.authorizer,
+      authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds,
+      now: options.now ?? Date.now,
+    });
+    const upstreams = new Upstreams(options.resolveService, timeoutMs);
+    const log = options.log ?? logServerErrors;
+    const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
+      exchange(gatekeeper, upstreams, log, request, response);
+    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (error) {
+      upstreams.close();
+      throw error;
+    }
+    return new LocalGateway(server, upstreams, host, options.stageName);
+  }
+
+  /** The gateway's base URL, such as `http://127.0.0.1:49152`. */
+  readonly url: string;
+  /** The API's URL, `${url}/${stageName}/`, as the execute-api URL of a stage. */
+  readonly apiUrl: string;
+  private closing: Promise<void> | undefined;
+
+  private constructor(private readonly server: Server, private readonly upstreams: Upstreams, host: string, stageName: string) {
+    const { port } = server.address() as AddressInfo;
+    this.url = `http://${urlHost(host)}:${port}`;
+    this.apiUrl = `${this.url}/${stageName}/`;
+  }
+
+  /** Stops listening, closes every connection (idle keep-alive ones and those to services too). Safe to call twice. */
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve, reject) => {
+      this.server.close((error) => (error ? reject(error) : resolve()));
+      // After close(): it stops accepting first, so no new connection slips in behind this.
+      this.server.closeAllConnections();
+      this.upstreams.close();
+    });
+    return this.closing;
+  }
+}
+
+/** One request, start to end, and its log line when the response is done. */
+function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: (fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse): void {
+  const requestId = randomUUID();
+  const started = performance.now();
+  const [rawPath, ...rest] = (request.url ?? '/').split('?');
+  const gate: GateLog = {};
+  const fields: Record<string, unknown> = { requestId, method: request.method, path: rawPath };
+  response.setHeader(GATEWAY_HEADERS.requestId, requestId);
+  response.once('close', () => {
+    log({ ...fields, ...gate, status: response.statusCode, completed: response.writableFinished, ms: Math.round((performance.now() - started) * 100) / 100 });
+  });
+
+  const answer = (responseType: LocalResponseType): void => {
+    fields.code = gatewayAnswer(responseType).code;
+    sendError(response, gatewayAnswer(responseType), requestId);
+  };
+
+  const run = async (): Promise<void> => {
+    const body = await readBody(request, MAX_BODY_BYTES);
+    // The client went away mid-request: there is no one to answer.
+    if (body === 'aborted') return;
+    if (body === 'too-large') {
+      // The rest of an oversized body is not worth reading to keep the connection.
+      response.setHeader('connection', 'close');
+      answer('REQUEST_TOO_LARGE');
+      return;
+    }
+    const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
+    const method = request.method ?? 'GET';
+    const decision = await gatekeeper.check(
+      { requestId, method, rawPath, query: rest.join('?'), rawHeaders: request.rawHeaders, body, sourceIp },
+      gate,
+    );
+    if (decision.kind === 'refuse') {
+      answer(decision.responseType);
+      return;
+    }
+
+    const abandon = new AbortController();
+    const onClose = (): void => {
+      if (!response.writableFinished) abandon.abort();
+    };
+    response.once('close', onClose);
+    const outcome = await upstreams.forward(
+      {
+        service: decision.route.service,
+        method,
+        pathAndQuery: rest.length > 0 ? `${decision.upstreamPath}?${rest.join('?')}` : decision.upstreamPath,
+        headers: (host) => upstreamRequestHeaders(request.rawHeaders, decision.identity, { host, bodyBytes: body.length, clientIp: sourceIp }),
+        body,
+      },
+      abandon.signal,
+    );
+    response.off('close', onClose);
+    fields.attempts = outcome.attempts;
+    if (outcome.kind !== 'abandoned' && outcome.instance !== undefined) fields.upstream = outcome.instance;
+    switch (outcome.kind) {
+      case 'abandoned':
+        return;
+      case 'timeout':
+        answer('INTEGRATION_TIMEOUT');
+        return;
+      case 'unreachable':
+        gate.detail = outcome.detail;
+        answer('DEFAULT_5XX');
+        return;
+      case 'response': {
+        fields.upstreamStatus = outcome.response.statusCode;
+        response.writeHead(outcome.response.statusCode ?? UPSTREAM_FAILURE_STATUS, toNodeHeaders(downstreamResponseHeaders(outcome.response.headersDistinct, requestId)));
+        try {
+          await pipeline(outcome.response, response);
+        } catch (error) {
+          // The service or the client broke off mid-body: the status is sent, so the connection is all there is to end.
+          fields.streamError = errorCode(error);
+          response.destroy();
+        }
+      }
+    }
+  };
+
+  run().catch((error: unknown) => {
+    // Only a bug gets here: always on stderr, with the request id the client sees.
+    console.error(`local gateway: request ${requestId} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    fields.error = error instanceof Error ? error.name : typeof error;
+    if (response.headersSent) {
+      response.destroy();
+      return;
+    }
+    // DEFAULT_5XX's code, with 500: this is the gateway's own fault, not an unreachable service (502).
+    fields.code = gatewayAnswer('DEFAULT_5XX').code;
+    sendError(response, { ...gatewayAnswer('DEFAULT_5XX'), status: INTERNAL_FAILURE_STATUS }, requestId);
+  });
+}
+
+function sendError(response: ServerResponse, answer: GatewayAnswer, requestId: string): void {
+  const json = JSON.stringify(errorBody(answer, requestId));
+  response
+    .writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), [GATEWAY_HEADERS.requestId]: requestId })
+    .end(json);
+}
+
+/** The body; 'too-large' once it passes `limit` bytes (declared or received); 'aborted' if the client left. */
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
+  return new Promise((resolve) => {
+    if (Number(request.headers['content-length'] ?? 0) > limit) {
+      resolve('too-large');
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        // Keep the stream flowing (nothing buffered) so Node can answer and close the connection.
+        request.off('data', onData).off('end', onEnd);
+        resolve('too-large');
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => resolve(Buffer.concat(chunks));
+    // A client that leaves mid-body ends the request with 'error' or only 'close'; after 'end' these
+    // come too, but the promise is settled by then.
+    const onGone = (): void => resolve('aborted');
+    request.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
+  });
+}
+
+function errorCode(error: unknown): string {
+  if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
+  return error instanceof Error ? error.name : typeof error;
+}
+
+/** Without a `log` option, the gateway's own 5xx answers still reach stderr: none goes unrecorded. */
+function logServerErrors(fields: Record<string, unknown>): void {
+  if (typeof fields.status === 'number' && fields.status >= 500 && fields.upstreamStatus === undefined) {
+    console.error(`local gateway: ${JSON.stringify(fields)}`);
+  }
+}
+
+// The host to put in the URL: a wildcard address is reached over loopback, and an IPv6 literal needs brackets.
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '') return '127.0.0.1';
+  if (host === '::') return '[::1]';
+  return host.includes(':') ? `[${host}]` : host;
+}

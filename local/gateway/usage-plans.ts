@@ -1,0 +1,124 @@
+/**
+ * API keys, usage plan tiers and every throttle a request passes, with the numbers the CDK gateway
+ * gives API Gateway: the stage throttle (all requests), a route's own throttle (all callers of that
+ * route), then the key's tier (per key) and its quota (per key). Pure: the caller passes the time.
+ */
+import type { RouteThrottle } from '../../lib/routes/route-spec';
+import type { Quota } from './quota';
+import { currentQuota, hasQuota, QUOTA_PERIODS, useQuota } from './quota';
+import type { QuotaState } from './quota';
+import type { BucketState } from './token-bucket';
+import { fullBucket, hasToken, refill, takeToken } from './token-bucket';
+
+/** A usage plan tier and its API keys. */
+export interface LocalTier {
+  /** The tier's name, for logs. */
+  readonly name: string;
+  /** Steady requests per second, per API key. */
+  readonly rateLimit: number;
+  /** Requests that may arrive at once, per API key. */
+  readonly burstLimit: number;
+  /**
+   * Requests per period, per API key.
+   * @default - no quota
+   */
+  readonly quota?: Quota;
+  /** The API keys in this tier (sent as `x-api-key`). */
+  readonly apiKeys: readonly string[];
+}
+
+/** Whether a request may pass, and if not, which limit stopped it. */
+export type Admission = 'ADMITTED' | 'THROTTLED' | 'QUOTA_EXCEEDED';
+
+/** One request, as the limits see it. */
+export interface MeteredRequest {
+  /** The route, as `routeKey` names it. */
+  readonly routeKey: string;
+  /** The route's own throttle, if it has one. */
+  readonly routeThrottle?: RouteThrottle;
+  /** The request's API key; it must be one {@link UsagePlans.tierOf} knows. */
+  readonly apiKey: string;
+}
+
+/** The tiers, their keys, and the state of every bucket and quota. */
+export class UsagePlans {
+  private readonly tiers = new Map<string, LocalTier>();
+  private stageBucket: BucketState | undefined;
+  private readonly routeBuckets = new Map<string, BucketState>();
+  private readonly keyBuckets = new Map<string, BucketState>();
+  private readonly quotas = new Map<string, QuotaState>();
+
+  /** @throws Error naming the tier, the field and the rule, when the limits are not ones API Gateway takes. */
+  constructor(tiers: readonly LocalTier[], private readonly stageThrottle: RouteThrottle) {
+    assertThrottle(stageThrottle, 'stageThrottle');
+    if (tiers.length === 0) throw new Error('tiers must list at least one usage plan tier: every route needs an API key');
+    const names = new Set<string>();
+    for (const tier of tiers) {
+      if (typeof tier.name !== 'string' || tier.name.length === 0) throw new Error('tiers: every tier needs a name');
+      if (names.has(tier.name)) throw new Error(`tiers: ${tier.name} is listed twice`);
+      names.add(tier.name);
+      assertThrottle(tier, `tiers.${tier.name}`);
+      if (tier.quota !== undefined) {
+        if (!(Number.isInteger(tier.quota.limit) && tier.quota.limit > 0)) {
+          throw new Error(`tiers.${tier.name}.quota.limit must be a whole number of requests > 0, got ${String(tier.quota.limit)}`);
+        }
+        if (!QUOTA_PERIODS.includes(tier.quota.period)) {
+          throw new Error(`tiers.${tier.name}.quota.period must be one of ${QUOTA_PERIODS.join(', ')}, got ${JSON.stringify(tier.quota.period)}`);
+        }
+      }
+      for (const key of tier.apiKeys) {
+        if (typeof key !== 'string' || key.length === 0) throw new Error(`tiers.${tier.name}.apiKeys: an API key must be a non-empty string`);
+        // Never the key itself in a message: it is a credential.
+        const other = this.tiers.get(key);
+        if (other !== undefined) throw new Error(`tiers.${tier.name}.apiKeys: a key of this tier is also a key of ${other.name}; a key belongs to one usage plan`);
+        this.tiers.set(key, tier);
+      }
+    }
+  }
+
+  /** The tier of an API key; undefined for a key no tier has. */
+  tierOf(apiKey: string): LocalTier | undefined {
+    return this.tiers.get(apiKey);
+  }
+
+  /**
+   * Checks every limit in order, and takes from each only when all of them let the request pass: a
+   * refused request costs the caller nothing.
+   * @throws Error when the key is in no tier (check {@link tierOf} first).
+   */
+  admit(request: MeteredRequest, nowMs: number): Admission {
+    const tier = this.tiers.get(request.apiKey);
+    if (tier === undefined) throw new Error('admit: the API key is in no tier');
+    const stage = refill(this.stageBucket ?? fullBucket(this.stageThrottle, nowMs), this.stageThrottle, nowMs);
+    const route = request.routeThrottle === undefined ? undefined : refillIn(this.routeBuckets, request.routeKey, request.routeThrottle, nowMs);
+    const key = refillIn(this.keyBuckets, request.apiKey, tier, nowMs);
+    const quota = tier.quota === undefined ? undefined : currentQuota(this.quotas.get(request.apiKey), tier.quota, nowMs);
+
+    this.stageBucket = stage;
+    if (route !== undefined) this.routeBuckets.set(request.routeKey, route);
+    this.keyBuckets.set(request.apiKey, key);
+    if (quota !== undefined) this.quotas.set(request.apiKey, quota);
+
+    if (!hasToken(stage) || (route !== undefined && !hasToken(route)) || !hasToken(key)) return 'THROTTLED';
+    if (quota !== undefined && tier.quota !== undefined && !hasQuota(quota, tier.quota)) return 'QUOTA_EXCEEDED';
+
+    this.stageBucket = takeToken(stage);
+    if (route !== undefined) this.routeBuckets.set(request.routeKey, takeToken(route));
+    this.keyBuckets.set(request.apiKey, takeToken(key));
+    if (quota !== undefined) this.quotas.set(request.apiKey, useQuota(quota));
+    return 'ADMITTED';
+  }
+}
+
+function refillIn(buckets: Map<string, BucketState>, id: string, limit: RouteThrottle, nowMs: number): BucketState {
+  return refill(buckets.get(id) ?? fullBucket(limit, nowMs), limit, nowMs);
+}
+
+function assertThrottle(throttle: RouteThrottle, name: string): void {
+  if (!(typeof throttle.rateLimit === 'number' && Number.isFinite(throttle.rateLimit) && throttle.rateLimit >= 0)) {
+    throw new Error(`${name}.rateLimit must be requests per second >= 0, got ${String(throttle.rateLimit)}`);
+  }
+  if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 0)) {
+    throw new Error(`${name}.burstLimit must be a whole number of requests >= 0, got ${String(throttle.burstLimit)}`);
+  }
+}
