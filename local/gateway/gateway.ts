@@ -21,6 +21,7 @@ import { downstreamResponseHeaders, toNodeHeaders, upstreamRequestHeaders } from
 import type { ServiceResolver } from './upstream';
 import { Upstreams } from './upstream';
 import type { LocalTier } from './usage-plans';
+import { readBody } from '../http-body';
 
 /** Options of {@link LocalGateway.start}. */
 export interface LocalGatewayOptions {
@@ -244,33 +245,6 @@ function sendError(response: ServerResponse, answer: GatewayAnswer, requestId: s
   response
     .writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), [GATEWAY_HEADERS.requestId]: requestId })
     .end(json);
-}
-
-/** The body; 'too-large' once it passes `limit` bytes (declared or received); 'aborted' if the client left. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
-  return new Promise((resolve) => {
-    if (Number(request.headers['content-length'] ?? 0) > limit) {
-      resolve('too-large');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > limit) {
-        // Keep the stream flowing (nothing buffered) so Node can answer and close the connection.
-        request.off('data', onData).off('end', onEnd);
-        resolve('too-large');
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => resolve(Buffer.concat(chunks));
-    // A client that leaves mid-body ends the request with 'error' or only 'close'; after 'end' these
-    // come too, but the promise is settled by then.
-    const onGone = (): void => resolve('aborted');
-    request.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
-  });
 }
 
 function errorCode(error: unknown): string {

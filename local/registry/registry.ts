@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 import { AWS_JSON_CONTENT_TYPE, findOperation, TARGET_PREFIX } from './operations';
 import { RegistryError, RegistryState } from './state';
 import type { RegistryServiceSpec } from './state';
+import { readBody } from '../http-body';
 
 export type { RegistryServiceSpec } from './state';
 
@@ -140,33 +141,6 @@ async function handle(state: RegistryState, request: IncomingMessage, response: 
     return;
   }
   send(response, 200, output);
-}
-
-/** The body; 'too-large' once it passes `limit` bytes (declared or received); 'aborted' if the client left. */
-function readBody(request: IncomingMessage, limit: number): Promise<Buffer | 'too-large' | 'aborted'> {
-  return new Promise((resolve) => {
-    if (Number(request.headers['content-length'] ?? 0) > limit) {
-      resolve('too-large');
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        // Keep the stream flowing (nothing buffered) so Node can answer and close the connection.
-        request.off('data', onData).off('end', onEnd);
-        resolve('too-large');
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => resolve(Buffer.concat(chunks));
-    // A client that leaves mid-body ends the request with 'error' or only 'close'; after 'end' these
-    // come too, but the promise is settled by then.
-    const onGone = () => resolve('aborted');
-    request.on('data', onData).on('end', onEnd).on('error', onGone).on('close', onGone);
-  });
 }
 
 function send(response: ServerResponse, status: number, body: object): void {

@@ -1,9 +1,10 @@
 /** Helpers for authorizer tests: API Gateway events, a test configuration, and IAM policy evaluation. */
-import type { APIGatewayRequestAuthorizerEvent, PolicyDocument, Statement } from 'aws-lambda';
+import type { APIGatewayRequestAuthorizerEvent, PolicyDocument } from 'aws-lambda';
 import type { AuthorizerConfig } from '../../lambda/authorizer/config';
 import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lambda/authorizer/config';
 import type { LogFields, Logger } from '../../lambda/authorizer/logger';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
+import { evaluatePolicy, parsePolicy } from '../../local/gateway/iam-policy';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import type { TestIssuer } from './test-issuer';
 
@@ -65,20 +66,7 @@ export class MemoryLogger implements Logger {
   }
 }
 
-/** IAM's evaluation of an execute-api policy for one ARN: an explicit Deny wins, then any Allow. */
+/** IAM's evaluation of an execute-api policy for one ARN (the local gateway's evaluator): an explicit Deny wins, then any Allow. */
 export function policyAllows(policy: PolicyDocument, arn: string): boolean {
-  const matches = (statement: Statement): boolean => {
-    const resources = 'Resource' in statement ? statement.Resource : [];
-    return (Array.isArray(resources) ? resources : [resources]).some((pattern) => pattern !== undefined && wildcard(pattern).test(arn));
-  };
-  if (policy.Statement.some((statement) => statement.Effect === 'Deny' && matches(statement))) return false;
-  return policy.Statement.some((statement) => statement.Effect === 'Allow' && matches(statement));
-}
-
-function wildcard(pattern: string): RegExp {
-  const source = pattern
-    .split('*')
-    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-    .join('.*');
-  return new RegExp(`^${source}$`);
+  return evaluatePolicy(parsePolicy(policy), 'execute-api:Invoke', arn) === 'allow';
 }
