@@ -45,28 +45,72 @@ it('refuses a port in use, after stopping what it had started', async () => {
 
 it('trusts an external issuer given with --issuer, --audience and --jwks-uri', async () => {
   const idp = await TestIssuer.start();
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', stateDir, '--port', '0', '--issuer', idp.issuer, '--audience', idp.audience, '--jwks-uri', idp.jwksUri], {
+  try {
+    const system = await running(['--issuer', idp.issuer, '--audience', idp.audience, '--jwks-uri', idp.jwksUri]);
+    try {
+      expect(system.stdout()).toContain(`Trusting ${idp.issuer}`);
+      const call = async (token: string) =>
+        (await fetch(`${system.outputs.Gatehouse.ApiUrl}products`, { headers: { 'x-api-key': system.outputs.Gatehouse.ApiKeypro, authorization: `Bearer ${token}` } })).status;
+      expect(await call(await idp.sign({ scope: 'products:read' }))).toBe(200);
+      expect(await call(await loadDevToken())).toBe(401);
+    } finally {
+      await system.stop();
+    }
+  } finally {
+    await idp.close();
+  }
+}, 90_000);
+
+/** Starts `npm start` with `args`, resolves once it is up with its outputs and a stop function. */
+async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl: string; ApiKeypro: string } }; stdout: () => string; stop: () => Promise<unknown> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', stateDir, '--port', '0', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise((resolve) => child.once('exit', resolve));
-  try {
-    let stdout = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    for (let waited = 0; !stdout.includes('Gatehouse is running') && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(stdout).toContain(`Trusting ${idp.issuer}`);
-    const outputs = JSON.parse(fs.readFileSync(path.join(stateDir, 'outputs.json'), 'utf8')) as { Gatehouse: { ApiUrl: string; ApiKeypro: string } };
-    const call = async (token: string) =>
-      (await fetch(`${outputs.Gatehouse.ApiUrl}products`, { headers: { 'x-api-key': outputs.Gatehouse.ApiKeypro, authorization: `Bearer ${token}` } })).status;
-    expect(await call(await idp.sign({ scope: 'products:read' }))).toBe(200);
-    expect(await call(await loadDevToken())).toBe(401);
-  } finally {
+  let stdout = '';
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  for (let waited = 0; !stdout.includes('Gatehouse is running') && child.exitCode === null && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  const stop = async () => {
     child.kill('SIGINT');
-    await exited;
-    await idp.close();
+    return exited;
+  };
+  if (!stdout.includes('Gatehouse is running')) {
+    await stop();
+    throw new Error('npm start did not come up');
   }
-}, 90_000);
+  return { outputs: JSON.parse(fs.readFileSync(path.join(stateDir, 'outputs.json'), 'utf8')) as { Gatehouse: { ApiUrl: string; ApiKeypro: string } }, stdout: () => stdout, stop };
+}
+
+it('keeps data across restarts with --data-dir', async () => {
+  const dataDir = path.join(stateDir, 'data');
+  const token = await mintDevToken(await loadOrCreateDevKey(stateDir), { sub: 'dev-user', scopes: ['products:read', 'products:write'], ttlSeconds: 120 });
+  const headers = (apiKey: string) => ({ 'x-api-key': apiKey, authorization: `Bearer ${token}`, 'content-type': 'application/json' });
+
+  const first = await running(['--data-dir', dataDir]);
+  let id: string;
+  try {
+    const created = await fetch(`${first.outputs.Gatehouse.ApiUrl}products`, {
+      method: 'POST',
+      headers: headers(first.outputs.Gatehouse.ApiKeypro),
+      body: JSON.stringify({ name: 'Kept', price: { amount: 100, currency: 'EUR' }, stock: 3 }),
+    });
+    expect(created.status).toBe(201);
+    id = String(((await created.json()) as { id: string }).id);
+  } finally {
+    expect(await first.stop()).toBe(0);
+  }
+
+  const second = await running(['--data-dir', dataDir]);
+  try {
+    const kept = await fetch(`${second.outputs.Gatehouse.ApiUrl}products/${id}`, { headers: headers(second.outputs.Gatehouse.ApiKeypro) });
+    expect(kept.status).toBe(200);
+    expect(await kept.json()).toMatchObject({ id, name: 'Kept', stock: 3 });
+  } finally {
+    await second.stop();
+  }
+}, 120_000);
 
 /** A token of the development issuer, which an external issuer's system must refuse. */
 async function loadDevToken(): Promise<string> {
