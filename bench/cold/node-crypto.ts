@@ -1,0 +1,19 @@
+/** The floor: fetch the JWKS, import the key with node:crypto, check the signature; no claim checks. */
+import { createPublicKey, verify } from 'node:crypto';
+import type { JsonWebKey } from 'node:crypto';
+import { coldInputs, report } from './common';
+
+const inputs = coldInputs();
+report(
+  (async () => {
+    const jwks = (await (await fetch(inputs.jwksUri)).json()) as { keys: (JsonWebKey & { kid?: string })[] };
+    const header = JSON.parse(Buffer.from(inputs.token.split('.')[0], 'base64url').toString()) as { kid?: string };
+    const jwk = jwks.keys.find((candidate) => candidate.kid === header.kid);
+    if (jwk === undefined) throw new Error('no key for kid');
+    const dot = inputs.token.lastIndexOf('.');
+    const key = createPublicKey({ key: jwk, format: 'jwk' });
+    if (!verify('sha256', Buffer.from(inputs.token.slice(0, dot)), { key, dsaEncoding: 'ieee-p1363' }, Buffer.from(inputs.token.slice(dot + 1), 'base64url'))) {
+      throw new Error('bad signature');
+    }
+  })(),
+);
