@@ -23,6 +23,8 @@ export type AuthorizerHandler = (event: APIGatewayRequestAuthorizerEvent) => Pro
 export interface AuthorizerHandlerOptions extends VerifierOptions {
   /** Where log lines go. @default - JSON lines on stdout */
   readonly logger?: Logger;
+  /** Fetch the issuers' keys now, during init, rather than on the first request. @default - false */
+  readonly prefetchKeys?: boolean;
 }
 
 /** The message API Gateway recognizes as "answer 401". */
@@ -33,6 +35,7 @@ export function createAuthorizerHandler(config: AuthorizerConfig, options: Autho
   const verifier = new JwtVerifier(config, options);
   const policies = new PolicyBuilder(config.scopeTable);
   const logger = options.logger ?? createJsonLogger();
+  if (options.prefetchKeys === true) void verifier.prefetchKeys();
 
   return async (event) => {
     const started = performance.now();

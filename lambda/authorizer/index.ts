@@ -5,5 +5,8 @@
 import { readAuthorizerConfig } from './config';
 import { createAuthorizerHandler } from './handler';
 
-/** The handler Lambda invokes (`index.handler`). */
-export const handler = createAuthorizerHandler(readAuthorizerConfig(process.env));
+/**
+ * The handler Lambda invokes (`index.handler`). The JWKS fetch starts during init, so that it overlaps
+ * the rest of the cold start instead of delaying the first request.
+ */
+export const handler = createAuthorizerHandler(readAuthorizerConfig(process.env), { prefetchKeys: true });

@@ -22,6 +22,43 @@ export interface VerifiedToken {
 export interface VerifierOptions {
   /** The current time. @default - the system clock */
   readonly clock?: () => Date;
+  /** How many verified tokens to remember. @default - 1000 */
+  readonly verifiedTokenCacheSize?: number;
+}
+
+/** The time claims of a verified token that a later clock can fail, re-checked on every cache hit. */
+interface TimeClaims {
+  readonly exp: number;
+  readonly nbf?: number;
+}
+
+/**
+ * Tokens verified before, keyed by the whole token string: a repeat (the same token after API
+ * Gateway's cache entry expired, or on another route) skips the signature check but never the clock.
+ * Bounded in entries, and in age by the JWKS cache age, so a key removed from the JWKS stops being
+ * trusted for cached tokens no later than it stops being trusted for new ones.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { readonly caller: VerifiedToken; readonly times: TimeClaims; readonly verifiedAt: number }>();
+
+  constructor(private readonly maxEntries: number, private readonly maxAgeMs: number) {}
+
+  get(token: string, nowMs: number): { readonly caller: VerifiedToken; readonly times: TimeClaims } | undefined {
+    const entry = this.entries.get(token);
+    if (entry === undefined) return undefined;
+    if (nowMs - entry.verifiedAt >= this.maxAgeMs) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return entry;
+  }
+
+  set(token: string, caller: VerifiedToken, times: TimeClaims, nowMs: number): void {
+    if (this.maxEntries === 0) return;
+    // Map keeps insertion order: the first key is the oldest entry.
+    if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value as string);
+    this.entries.set(token, { caller, times, verifiedAt: nowMs });
+  }
 }
 
 interface IssuerKeys {
@@ -33,9 +70,13 @@ interface IssuerKeys {
 export class JwtVerifier {
   private readonly issuers: ReadonlyMap<string, IssuerKeys>;
   private readonly clock: () => Date;
+  private readonly verified: VerifiedTokens;
+  /** Signature checks done (cache misses), for tests and benchmarks. */
+  signatureChecks = 0;
 
   constructor(private readonly config: AuthorizerConfig, options: VerifierOptions = {}) {
     this.clock = options.clock ?? (() => new Date());
+    this.verified = new VerifiedTokens(options.verifiedTokenCacheSize ?? 1000, config.jwks.cacheMaxAgeMs);
     this.issuers = new Map(
       config.issuers.map((trusted) => [
         trusted.issuer,
@@ -56,9 +97,15 @@ export class JwtVerifier {
    * @throws TokenRejectedError for any token that is not valid; JwksUnavailableError when keys cannot be fetched.
    */
   async verify(token: string): Promise<VerifiedToken> {
+    const now = this.clock();
+    const known = this.verified.get(token, now.getTime());
+    if (known !== undefined) {
+      this.checkTimes(known.times, now);
+      return known.caller;
+    }
     const issuer = this.issuers.get(unverifiedIssuer(token));
     if (issuer === undefined) throw new TokenRejectedError('TOKEN_ISSUER_UNTRUSTED', 'iss is not a trusted issuer');
-    const now = this.clock();
+    this.signatureChecks += 1;
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(token, (header, input) => resolveKey(issuer.keys, header, input), {
@@ -73,7 +120,23 @@ export class JwtVerifier {
     } catch (error) {
       throw classify(error);
     }
-    return this.caller(payload, issuer.trusted.issuer, now);
+    const caller = this.caller(payload, issuer.trusted.issuer, now);
+    // jose required exp and checked the types of exp, nbf and iat.
+    this.verified.set(token, caller, { exp: payload.exp as number, ...(payload.nbf !== undefined && { nbf: payload.nbf }) }, now.getTime());
+    return caller;
+  }
+
+  /** Starts fetching every issuer's JWKS, so that the first request does not wait for it. Never throws. */
+  async prefetchKeys(): Promise<void> {
+    await Promise.allSettled([...this.issuers.values()].map((issuer) => issuer.keys.reload()));
+  }
+
+  /** The clock checks of jose's jwtVerify, for a token whose signature and claims were verified before. */
+  private checkTimes(times: TimeClaims, now: Date): void {
+    const seconds = Math.floor(now.getTime() / 1000);
+    const tolerance = this.config.clockToleranceSeconds;
+    if (times.exp <= seconds - tolerance) throw new TokenRejectedError('TOKEN_EXPIRED', '"exp" claim timestamp check failed');
+    if (times.nbf !== undefined && times.nbf > seconds + tolerance) throw new TokenRejectedError('TOKEN_CLAIM_INVALID', '"nbf" claim timestamp check failed');
   }
 
   private caller(payload: JWTPayload, issuer: string, now: Date): VerifiedToken {
