@@ -91,21 +91,17 @@ export class InstanceDirectory {
    * until the next refresh, while one that was only slow stays.
    */
   async withFailover<T>(call: (instance: ServiceInstance) => Promise<T>, failover: (error: unknown) => Failover | undefined): Promise<T> {
-    const first = await this.pick();
-    try {
-      return await call(first);
-    } catch (error) {
-      const verdict = failover(error);
-      if (verdict === undefined) throw error;
-      if (verdict === 'gone') this.drop(first.id);
-      const second = await this.pick(first.id);
+    let tried: string | undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      const instance = await this.pick(tried);
       try {
-        return await call(second);
-      } catch (retryError) {
-        const retryVerdict = failover(retryError);
-        if (retryVerdict === undefined) throw retryError;
-        if (retryVerdict === 'gone') this.drop(second.id);
-        throw new ServiceError('DEPENDENCY_UNAVAILABLE', `no instance of ${this.options.service} answered`, { cause: retryError });
+        return await call(instance);
+      } catch (error) {
+        const verdict = failover(error);
+        if (verdict === undefined) throw error;
+        if (verdict === 'gone') this.drop(instance.id);
+        if (attempt === 2) throw new ServiceError('DEPENDENCY_UNAVAILABLE', `no instance of ${this.options.service} answered`, { cause: error });
+        tried = instance.id;
       }
     }
   }
