@@ -34,9 +34,25 @@ export function extractBearerToken(request: AuthorizerHeaders): string {
   return token;
 }
 
-/** Every Authorization value of the request, whatever the case of the header name. */
-function authorizationValues(request: AuthorizerHeaders): string[] {
-  const multi = Object.entries(request.multiValueHeaders ?? {}).filter(([name]) => name.toLowerCase() === 'authorization');
-  if (multi.length > 0) return multi.flatMap(([, values]) => values ?? []);
-  return Object.entries(request.headers ?? {}).flatMap(([name, value]) => (name.toLowerCase() === 'authorization' && value !== undefined ? [value] : []));
+/**
+ * Every Authorization value of the request, whatever the case of the header name. Runs on every
+ * request, so it walks the header names in place rather than copying them into entry arrays.
+ */
+function authorizationValues(request: AuthorizerHeaders): readonly string[] {
+  const values: string[] = [];
+  const multi = request.multiValueHeaders;
+  if (multi != null) for (const name of Object.keys(multi)) if (isAuthorization(name)) values.push(...(multi[name] ?? []));
+  if (values.length > 0) return values;
+  const single = request.headers;
+  if (single != null) {
+    for (const name of Object.keys(single)) {
+      const value = single[name];
+      if (value !== undefined && isAuthorization(name)) values.push(value);
+    }
+  }
+  return values;
+}
+
+function isAuthorization(name: string): boolean {
+  return name.length === 13 && name.toLowerCase() === 'authorization';
 }
