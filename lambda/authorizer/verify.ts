@@ -3,11 +3,12 @@
  * verified against that issuer's JWKS, audience, algorithms and clock. Errors are sorted into "the
  * token is bad" (TokenRejectedError) and "the keys could not be had" (JwksUnavailableError).
  */
-import { createRemoteJWKSet, decodeJwt, errors, jwtVerify } from 'jose';
-import type { JWSHeaderParameters, JWTPayload, FlattenedJWSInput, RemoteJWKSet } from 'jose';
+import { decodeJwt, errors, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { AuthorizerConfig, TrustedIssuer } from './config';
 import { JwksUnavailableError, TokenRejectedError } from './errors';
 import type { RejectionCode } from './errors';
+import { RemoteKeySet } from './jwks';
 
 /** What a verified token says about its caller. */
 export interface VerifiedToken {
@@ -63,12 +64,14 @@ class VerifiedTokens {
 
 interface IssuerKeys {
   readonly trusted: TrustedIssuer;
-  readonly keys: RemoteJWKSet;
+  readonly keys: RemoteKeySet;
 }
 
 /** Verifies tokens against the configured issuers; one instance per process, so JWKS stay cached. */
 export class JwtVerifier {
   private readonly issuers: ReadonlyMap<string, IssuerKeys>;
+  /** The issuer when there is only one: its keys need no look at the unverified token first. */
+  private readonly onlyIssuer: IssuerKeys | undefined;
   private readonly clock: () => Date;
   private readonly verified: VerifiedTokens;
   /** Signature checks done (cache misses), for tests and benchmarks. */
@@ -82,14 +85,11 @@ export class JwtVerifier {
         trusted.issuer,
         {
           trusted,
-          keys: createRemoteJWKSet(new URL(trusted.jwksUri), {
-            timeoutDuration: config.jwks.timeoutMs,
-            cooldownDuration: config.jwks.cooldownMs,
-            cacheMaxAge: config.jwks.cacheMaxAgeMs,
-          }),
+          keys: new RemoteKeySet(new URL(trusted.jwksUri), config.jwks),
         },
       ]),
     );
+    this.onlyIssuer = this.issuers.size === 1 ? [...this.issuers.values()][0] : undefined;
   }
 
   /**
@@ -103,12 +103,14 @@ export class JwtVerifier {
       this.checkTimes(known.times, now);
       return known.caller;
     }
-    const issuer = this.issuers.get(unverifiedIssuer(token));
+    // With several issuers, the unverified iss picks whose keys to check the token with. With one,
+    // jwtVerify checks iss itself, after the signature, and the token is read only if it fails.
+    const issuer = this.onlyIssuer ?? this.issuers.get(unverifiedIssuer(token));
     if (issuer === undefined) throw new TokenRejectedError('TOKEN_ISSUER_UNTRUSTED', 'iss is not a trusted issuer');
     this.signatureChecks += 1;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, (header, input) => resolveKey(issuer.keys, header, input), {
+      ({ payload } = await jwtVerify(token, issuer.keys.getKey, {
         issuer: issuer.trusted.issuer,
         audience: [...issuer.trusted.audience],
         algorithms: [...this.config.algorithms],
@@ -118,7 +120,12 @@ export class JwtVerifier {
         ...(this.config.tokenType !== undefined && { typ: this.config.tokenType }),
       }));
     } catch (error) {
-      throw classify(error);
+      const classified = classify(error);
+      // A token of another issuer fails the one issuer's keys or its iss check: named for what it is.
+      if (classified instanceof TokenRejectedError && issuer === this.onlyIssuer && unverifiedIssuer(token) !== issuer.trusted.issuer) {
+        throw new TokenRejectedError('TOKEN_ISSUER_UNTRUSTED', 'iss is not the trusted issuer', { cause: error });
+      }
+      throw classified;
     }
     const caller = this.caller(payload, issuer.trusted.issuer, now);
     // jose required exp and checked the types of exp, nbf and iat.
@@ -171,22 +178,6 @@ function unverifiedIssuer(token: string): string {
   return payload.iss;
 }
 
-/** Looks the key up in the issuer's JWKS, telling a key the token names wrongly from keys that cannot be had. */
-async function resolveKey(keys: RemoteJWKSet, header: JWSHeaderParameters, input: FlattenedJWSInput): ReturnType<RemoteJWKSet> {
-  try {
-    return await keys(header, input);
-  } catch (error) {
-    if (error instanceof errors.JWKSNoMatchingKey) throw new TokenRejectedError('TOKEN_KEY_UNKNOWN', 'no key in the JWKS matches kid and alg', { cause: error });
-    if (error instanceof errors.JWKSMultipleMatchingKeys) {
-      throw new TokenRejectedError('TOKEN_KEY_AMBIGUOUS', 'several JWKS keys match and the token names no kid', { cause: error });
-    }
-    if (error instanceof errors.JOSENotSupported) throw new TokenRejectedError('TOKEN_UNSUPPORTED', 'token asks for an unsupported key', { cause: error });
-    throw new JwksUnavailableError(`JWKS could not be fetched or read: ${error instanceof Error ? `${error.name}: ${error.message}` : 'unknown error'}`, {
-      cause: error,
-    });
-  }
-}
-
 const JOSE_CODES: Readonly<Record<string, RejectionCode>> = {
   ERR_JWT_EXPIRED: 'TOKEN_EXPIRED',
   ERR_JWT_CLAIM_VALIDATION_FAILED: 'TOKEN_CLAIM_INVALID',
@@ -195,6 +186,9 @@ const JOSE_CODES: Readonly<Record<string, RejectionCode>> = {
   ERR_JWS_INVALID: 'TOKEN_MALFORMED',
   ERR_JWT_INVALID: 'TOKEN_MALFORMED',
   ERR_JOSE_NOT_SUPPORTED: 'TOKEN_UNSUPPORTED',
+  // From the JWKS lookup: the token names a key the issuer does not publish, or names none of several.
+  ERR_JWKS_NO_MATCHING_KEY: 'TOKEN_KEY_UNKNOWN',
+  ERR_JWKS_MULTIPLE_MATCHING_KEYS: 'TOKEN_KEY_AMBIGUOUS',
 };
 
 /** Maps what jwtVerify threw to our errors; anything unforeseen is rethrown as is (a 5xx, never an allow). */

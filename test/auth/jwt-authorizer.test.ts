@@ -8,12 +8,14 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { AUTHORIZER_CONFIG_ENV, buildScopeTable } from '../../lambda/authorizer/config';
+import { AUTHORIZER_CONFIG_ENV, buildScopeTable, encodeAuthorizerConfig } from '../../lambda/authorizer/config';
 import { JwtAuthorizer } from '../../lib/auth/jwt-authorizer';
 import type { JwtAuthorizerProps } from '../../lib/auth/jwt-authorizer';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
+import { testConfig } from '../support/authorizer';
 import { awsSolutionsFindings } from '../support/cdk';
+import { TestIssuer } from '../support/test-issuer';
 
 const ISSUER = 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf';
 const BASE_PROPS: JwtAuthorizerProps = { issuers: [{ issuer: ISSUER, audience: 'app-client-id' }], routes: GATEHOUSE_ROUTES };
@@ -201,25 +203,46 @@ describe('routes added later', () => {
 
 describe('the bundled function', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-authorizer-'));
-  afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+  let template: Template;
+  let bundle: string;
+  let issuer: TestIssuer;
+  beforeAll(async () => {
+    ({ template } = synth({}, { bundle: true, outdir }));
+    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Code: { S3Key: string } } };
+    bundle = path.join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
+    issuer = await TestIssuer.start();
+  });
+  afterAll(async () => {
+    await issuer.close();
+    fs.rmSync(outdir, { recursive: true, force: true });
+  });
+
+  /** Runs the bundle in a fresh Node process as Lambda would: config in the environment, one event. */
+  async function invoke(config: string, authorization: string | undefined): Promise<string> {
+    const script = `
+      const { handler } = await import(${JSON.stringify(bundle)});
+      const event = { type: 'REQUEST', methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders', headers: ${JSON.stringify(authorization === undefined ? {} : { Authorization: authorization })}, requestContext: { requestId: 'r-1' } };
+      try { const result = await handler(event); console.log('ALLOWED:' + result.policyDocument.Statement[0].Effect); } catch (error) { console.log('REJECTED:' + error.message); }
+      console.log('UNDICI:' + process.moduleLoadList.some((name) => name.includes('undici')));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, [AUTHORIZER_CONFIG_ENV]: config } });
+    return stdout;
+  }
 
   it('is a small ESM bundle without the CDK that loads on Node.js and answers a tokenless request with Unauthorized', async () => {
-    const { template } = synth({}, { bundle: true, outdir });
-    const fn = Object.values(template.findResources('AWS::Lambda::Function'))[0] as { Properties: { Code: { S3Key: string } } };
-    const bundle = path.join(outdir, `asset.${fn.Properties.Code.S3Key.replace(/\.zip$/, '')}`, 'index.mjs');
     const code = fs.readFileSync(bundle, 'utf8');
     expect(code).not.toMatch(/aws-cdk-lib|constructs/);
     expect(fs.statSync(bundle).size).toBeLessThan(64 * 1024);
 
-    const script = `
-      const { handler } = await import(${JSON.stringify(bundle)});
-      const event = { type: 'REQUEST', methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders', headers: {}, requestContext: { requestId: 'r-1' } };
-      try { await handler(event); console.log('ALLOWED'); } catch (error) { console.log('REJECTED:' + error.message); }`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
-      env: { PATH: process.env.PATH, [AUTHORIZER_CONFIG_ENV]: JSON.stringify(deployedConfig(template)) },
-    });
-    expect(stdout.trim().split('\n').at(-1)).toBe('REJECTED:Unauthorized');
+    const stdout = await invoke(JSON.stringify(deployedConfig(template)), undefined);
+    expect(stdout).toContain('REJECTED:Unauthorized\n');
     expect(stdout).toContain('"code":"TOKEN_MISSING"');
+  });
+
+  it('verifies a token against a live JWKS without loading undici (fetch), which would add to every cold start', async () => {
+    const stdout = await invoke(encodeAuthorizerConfig(testConfig([issuer])), `Bearer ${await issuer.sign()}`);
+
+    expect(stdout).toContain('ALLOWED:Allow\n');
+    expect(stdout).toContain('UNDICI:false');
   });
 });
 

@@ -1,0 +1,115 @@
+/**
+ * One issuer's JWKS: fetched with node:http(s), cached, and handed to jose's createLocalJWKSet, which
+ * picks the key for a token's kid and alg and imports it.
+ *
+ * Why not jose's createRemoteJWKSet: it builds a WHATWG `Headers` when it is created, and on Node that
+ * loads the bundled undici (fetch). That alone is about 18 ms of the first request on Node 20, more
+ * than all the rest of the authorizer's own cold start (`npm run bench`, cold section). The caching
+ * rules are jose's, kept as they are: keys younger than the cache age are used as they are; an
+ * unknown kid refetches once the cooldown since the last fetch is over; concurrent refetches share one
+ * request; a failed fetch keeps the old keys but is thrown to the request that needed new ones.
+ */
+import { get as httpGet } from 'node:http';
+import type { IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { isNativeError } from 'node:util/types';
+import { createLocalJWKSet, errors } from 'jose';
+import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
+import type { JwksSettings } from './config';
+import { JwksUnavailableError } from './errors';
+
+/** A JWKS larger than this is not a key set but a fault or an attack; JWKS documents are a few KB. */
+export const MAX_JWKS_BYTES = 512 * 1024;
+
+type KeyLookup = ReturnType<typeof createLocalJWKSet>;
+
+/** The keys of one issuer, for jose's jwtVerify as its key resolver. */
+export class RemoteKeySet {
+  private local: KeyLookup | undefined;
+  private fetchedAt = Number.NEGATIVE_INFINITY;
+  private pending: Promise<void> | undefined;
+
+  constructor(
+    private readonly url: URL,
+    private readonly settings: JwksSettings,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /**
+   * The key for a token's header (jose's resolver signature).
+   * @throws jose's JWKSNoMatchingKey, JWKSMultipleMatchingKeys or JOSENotSupported for a key the token
+   * names wrongly; JwksUnavailableError when the keys could not be fetched.
+   */
+  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): ReturnType<KeyLookup> => {
+    if (this.local === undefined || this.age() >= this.settings.cacheMaxAgeMs) await this.reload();
+    try {
+      return await (this.local as KeyLookup)(header, token);
+    } catch (error) {
+      // A key rotated in since the last fetch: look again, at most once per cooldown.
+      if (error instanceof errors.JWKSNoMatchingKey && this.age() >= this.settings.cooldownMs) {
+        await this.reload();
+        return (this.local as KeyLookup)(header, token);
+      }
+      throw error;
+    }
+  };
+
+  /** Fetches the JWKS now; requests that need keys meanwhile wait for this fetch rather than start another. */
+  reload(): Promise<void> {
+    this.pending ??= fetchJwks(this.url, this.settings.timeoutMs)
+      .then((jwks) => {
+        this.local = createLocalJWKSet(jwks);
+        this.fetchedAt = this.now();
+      })
+      .catch((error: unknown) => {
+        throw error instanceof JwksUnavailableError ? error : unavailable(this.url, error);
+      })
+      .finally(() => {
+        this.pending = undefined;
+      });
+    return this.pending;
+  }
+
+  private age(): number {
+    return this.now() - this.fetchedAt;
+  }
+}
+
+/**
+ * GETs a JWKS document. Redirects are not followed (a key set must come from the configured address);
+ * anything but a 200 with a JSON body within the size limit and the timeout is an error.
+ */
+function fetchJwks(url: URL, timeoutMs: number): Promise<JSONWebKeySet> {
+  const get = url.protocol === 'https:' ? httpsGet : httpGet;
+  return new Promise((resolve, reject) => {
+    const request = get(url, { headers: { accept: 'application/json, application/jwk-set+json' }, signal: AbortSignal.timeout(timeoutMs) }, (response) => {
+      if (response.statusCode !== 200) {
+        response.resume();
+        reject(unavailable(url, new Error(`expected 200 OK, got ${response.statusCode ?? 'no status'}`)));
+        return;
+      }
+      readJson(response).then(resolve, (error: unknown) => {
+        request.destroy();
+        reject(unavailable(url, error));
+      });
+    });
+    request.once('error', (error) => reject(unavailable(url, error)));
+  });
+}
+
+async function readJson(response: IncomingMessage): Promise<JSONWebKeySet> {
+  const chunks: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    bytes += chunk.length;
+    if (bytes > MAX_JWKS_BYTES) throw new Error(`body exceeds ${MAX_JWKS_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  return JSON.parse(Buffer.concat(chunks).toString('utf8')) as JSONWebKeySet;
+}
+
+function unavailable(url: URL, cause: unknown): JwksUnavailableError {
+  // isNativeError, not instanceof: errors of Node's own modules may come from another realm (a VM context).
+  const reason = isNativeError(cause) ? `${cause.name}: ${cause.message}` : String(cause);
+  return new JwksUnavailableError(`JWKS at ${url.origin}${url.pathname} could not be fetched or read: ${reason}`, { cause });
+}
