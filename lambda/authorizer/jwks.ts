@@ -14,7 +14,7 @@ import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { isNativeError } from 'node:util/types';
 import { createLocalJWKSet, errors } from 'jose';
-import type { FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
+import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
 import type { JwksSettings } from './config';
 import { JwksUnavailableError } from './errors';
 
@@ -28,6 +28,12 @@ export class RemoteKeySet {
   private local: KeyLookup | undefined;
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | undefined;
+  /**
+   * Keys jose picked and imported from the current JWKS, by alg and kid, which are all its choice
+   * depends on for a compact JWS. A hit skips jose's search of the set and its chain of promises on
+   * every request; only keys found are kept, so it holds at most one entry per key and algorithm.
+   */
+  private readonly picked = new Map<string, CryptoKey>();
 
   constructor(
     private readonly url: URL,
@@ -40,25 +46,38 @@ export class RemoteKeySet {
    * @throws jose's JWKSNoMatchingKey, JWKSMultipleMatchingKeys or JOSENotSupported for a key the token
    * names wrongly; JwksUnavailableError when the keys could not be fetched.
    */
-  readonly getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): ReturnType<KeyLookup> => {
+  readonly getKey = (header: JWSHeaderParameters, token: FlattenedJWSInput): CryptoKey | Promise<CryptoKey> => {
+    if (this.local !== undefined && this.age() < this.settings.cacheMaxAgeMs) {
+      const picked = this.picked.get(pickedKey(header));
+      if (picked !== undefined) return picked;
+    }
+    return this.lookUp(header, token);
+  };
+
+  private async lookUp(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
     if (this.local === undefined || this.age() >= this.settings.cacheMaxAgeMs) await this.reload();
+    let local = this.local as KeyLookup;
+    let key: CryptoKey;
     try {
-      return await (this.local as KeyLookup)(header, token);
+      key = await local(header, token);
     } catch (error) {
       // A key rotated in since the last fetch: look again, at most once per cooldown.
-      if (error instanceof errors.JWKSNoMatchingKey && this.age() >= this.settings.cooldownMs) {
-        await this.reload();
-        return (this.local as KeyLookup)(header, token);
-      }
-      throw error;
+      if (!(error instanceof errors.JWKSNoMatchingKey && this.age() >= this.settings.cooldownMs)) throw error;
+      await this.reload();
+      local = this.local as KeyLookup;
+      key = await local(header, token);
     }
-  };
+    // Unless a reload replaced the set meanwhile: its keys are picked afresh.
+    if (local === this.local) this.picked.set(pickedKey(header), key);
+    return key;
+  }
 
   /** Fetches the JWKS now; requests that need keys meanwhile wait for this fetch rather than start another. */
   reload(): Promise<void> {
     this.pending ??= fetchJwks(this.url, this.settings.timeoutMs)
       .then((jwks) => {
         this.local = createLocalJWKSet(jwks);
+        this.picked.clear();
         this.fetchedAt = this.now();
       })
       .catch((error: unknown) => {
@@ -73,6 +92,11 @@ export class RemoteKeySet {
   private age(): number {
     return this.now() - this.fetchedAt;
   }
+}
+
+/** `alg kid`, or `alg` alone for a token without kid: a kid-less entry never meets one with a kid. */
+function pickedKey(header: JWSHeaderParameters): string {
+  return header.kid === undefined ? String(header.alg) : `${String(header.alg)} ${header.kid}`;
 }
 
 /**

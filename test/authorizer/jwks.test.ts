@@ -6,6 +6,7 @@
 import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { errors } from 'jose';
 import type { JWSHeaderParameters } from 'jose';
 import { JwksUnavailableError } from '../../lambda/authorizer/errors';
 import { MAX_JWKS_BYTES, RemoteKeySet } from '../../lambda/authorizer/jwks';
@@ -60,6 +61,32 @@ it('refetches keys older than the cache age; a failed refetch is thrown, and tri
   }
   await keys.getKey(header(), { payload: '', signature: '' });
   expect(issuer.fetches).toBe(3);
+});
+
+it('serves the keys it picked only from the key set they came from: a key replaced under the same kid is used once refetched', async () => {
+  let now = 0;
+  const keys = new RemoteKeySet(new URL(issuer.jwksUri), { ...SETTINGS, cacheMaxAgeMs: 1_000 }, () => now);
+  const before = await keys.getKey(header(), { payload: '', signature: '' });
+  const original = issuer.published;
+  const replacement = { ...issuer.key('RS256'), publicJwk: { ...issuer.key('ES256').publicJwk, kid: issuer.key('RS256').kid, alg: 'ES256' } };
+  issuer.published = [replacement];
+  try {
+    expect(await keys.getKey(header(), { payload: '', signature: '' })).toBe(before);
+
+    now = 1_000;
+    await expect(keys.getKey(header(), { payload: '', signature: '' })).rejects.toThrow(errors.JWKSNoMatchingKey);
+    expect(await keys.getKey({ alg: 'ES256', kid: issuer.key('RS256').kid }, { payload: '', signature: '' })).toMatchObject({ algorithm: { name: 'ECDSA' } });
+  } finally {
+    issuer.published = original;
+  }
+});
+
+it('keeps a token without kid apart from one whose kid is the text "undefined"', async () => {
+  const keys = new RemoteKeySet(new URL(issuer.jwksUri), SETTINGS);
+
+  // With one RS256 key published, jose picks it for a token that names no kid.
+  await expect(keys.getKey({ alg: 'RS256' }, { payload: '', signature: '' })).resolves.toMatchObject({ type: 'public' });
+  await expect(keys.getKey({ alg: 'RS256', kid: 'undefined' }, { payload: '', signature: '' })).rejects.toThrow(errors.JWKSNoMatchingKey);
 });
 
 it(`refuses a body larger than ${MAX_JWKS_BYTES} bytes`, async () => {
