@@ -4,7 +4,7 @@
  * token is bad" (TokenRejectedError) and "the keys could not be had" (JwksUnavailableError).
  */
 import { decodeJwt, errors, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
+import type { JWTPayload, JWTVerifyOptions } from 'jose';
 import type { AuthorizerConfig, TrustedIssuer } from './config';
 import { JwksUnavailableError, TokenRejectedError } from './errors';
 import type { RejectionCode } from './errors';
@@ -45,6 +45,7 @@ class VerifiedTokens {
   constructor(private readonly maxEntries: number, private readonly maxAgeMs: number) {}
 
   get(token: string, nowMs: number): { readonly caller: VerifiedToken; readonly times: TimeClaims } | undefined {
+    if (this.maxEntries === 0) return undefined;
     const entry = this.entries.get(token);
     if (entry === undefined) return undefined;
     if (nowMs - entry.verifiedAt >= this.maxAgeMs) {
@@ -65,6 +66,8 @@ class VerifiedTokens {
 interface IssuerKeys {
   readonly trusted: TrustedIssuer;
   readonly keys: RemoteKeySet;
+  /** jwtVerify's options for this issuer, but the clock: built once, not per token. */
+  readonly checks: JWTVerifyOptions;
 }
 
 /** Verifies tokens against the configured issuers; one instance per process, so JWKS stay cached. */
@@ -86,6 +89,14 @@ export class JwtVerifier {
         {
           trusted,
           keys: new RemoteKeySet(new URL(trusted.jwksUri), config.jwks),
+          checks: {
+            issuer: trusted.issuer,
+            audience: [...trusted.audience],
+            algorithms: [...config.algorithms],
+            clockTolerance: config.clockToleranceSeconds,
+            requiredClaims: ['exp', 'sub'],
+            ...(config.tokenType !== undefined && { typ: config.tokenType }),
+          },
         },
       ]),
     );
@@ -110,15 +121,7 @@ export class JwtVerifier {
     this.signatureChecks += 1;
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, issuer.keys.getKey, {
-        issuer: issuer.trusted.issuer,
-        audience: [...issuer.trusted.audience],
-        algorithms: [...this.config.algorithms],
-        clockTolerance: this.config.clockToleranceSeconds,
-        requiredClaims: ['exp', 'sub'],
-        currentDate: now,
-        ...(this.config.tokenType !== undefined && { typ: this.config.tokenType }),
-      }));
+      ({ payload } = await jwtVerify(token, issuer.keys.getKey, { ...issuer.checks, currentDate: now }));
     } catch (error) {
       const classified = classify(error);
       // A token of another issuer fails the one issuer's keys or its iss check: named for what it is.

@@ -64,6 +64,19 @@ describe('PolicyBuilder', () => {
     expect(builder.resourcesFor(['a', 'b'])).toEqual(['GET/a', 'GET/a/*', 'GET/health', 'POST/b']);
   });
 
+  it('shares one frozen document per stage and scopes, so no caller can change the policy of the next token', () => {
+    const builder = new PolicyBuilder(table);
+    const first = builder.build(`${API_STAGE_ARN}/GET/a`, ['a']);
+
+    expect(builder.build(`${API_STAGE_ARN}/POST/b`, ['a'])).toBe(first);
+    expect(Object.isFrozen(first) && Object.isFrozen(first.Statement) && Object.isFrozen(first.Statement[0])).toBe(true);
+    expect(() => (first.Statement[0].Resource as string[]).push('*')).toThrow(TypeError);
+
+    const otherStage = builder.build('arn:aws:execute-api:eu-west-1:123456789012:abc123defg/test/GET/a', ['a']);
+    expect(otherStage.Statement[0]).toMatchObject({ Resource: expect.arrayContaining(['arn:aws:execute-api:eu-west-1:123456789012:abc123defg/test/GET/a']) });
+    expect(builder.build(`${API_STAGE_ARN}/GET/a`, ['a', 'b'])).not.toBe(first);
+  });
+
   it.each([
     ['arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders', 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod'],
     ['arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/v1/POST/', 'arn:aws-cn:execute-api:cn-north-1:123456789012:abc123/v1'],
