@@ -47,12 +47,17 @@ export class RemoteKeySet {
    * names wrongly; JwksUnavailableError when the keys could not be fetched.
    */
   readonly getKey = (header: JWSHeaderParameters, token: FlattenedJWSInput): CryptoKey | Promise<CryptoKey> => {
-    if (this.local !== undefined && this.age() < this.settings.cacheMaxAgeMs) {
-      const picked = this.picked.get(pickedKey(header));
-      if (picked !== undefined) return picked;
-    }
-    return this.lookUp(header, token);
+    return this.pickedFor(header) ?? this.lookUp(header, token);
   };
+
+  /**
+   * The key picked before for this header, while the keys are fresh; otherwise undefined, and the
+   * token goes through {@link getKey}. Handing jwtVerify the key itself rather than the resolver saves
+   * the copies jose makes of a resolved result (about 2 µs of an RS256 verification).
+   */
+  pickedFor(header: JWSHeaderParameters): CryptoKey | undefined {
+    return this.local !== undefined && this.age() < this.settings.cacheMaxAgeMs ? this.picked.get(pickedKey(header)) : undefined;
+  }
 
   private async lookUp(header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<CryptoKey> {
     if (this.local === undefined || this.age() >= this.settings.cacheMaxAgeMs) await this.reload();
