@@ -13,7 +13,8 @@ import { get as httpGet } from 'node:http';
 import type { IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { isNativeError } from 'node:util/types';
-import { createLocalJWKSet, errors } from 'jose';
+import { createLocalJWKSet } from 'jose';
+import { JWKSNoMatchingKey } from 'jose/errors';
 import type { CryptoKey, FlattenedJWSInput, JSONWebKeySet, JWSHeaderParameters } from 'jose';
 import type { JwksSettings } from './config';
 import { JwksUnavailableError } from './errors';
@@ -67,7 +68,7 @@ export class RemoteKeySet {
       key = await local(header, token);
     } catch (error) {
       // A key rotated in since the last fetch: look again, at most once per cooldown.
-      if (!(error instanceof errors.JWKSNoMatchingKey && this.age() >= this.settings.cooldownMs)) throw error;
+      if (!(error instanceof JWKSNoMatchingKey && this.age() >= this.settings.cooldownMs)) throw error;
       await this.reload();
       local = this.local as KeyLookup;
       key = await local(header, token);

@@ -3,7 +3,8 @@
  * verified against that issuer's JWKS, audience, algorithms and clock. Errors are sorted into "the
  * token is bad" (TokenRejectedError) and "the keys could not be had" (JwksUnavailableError).
  */
-import { decodeJwt, decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import { decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { JOSEError, JWTClaimValidationFailed } from 'jose/errors';
 import type { JWSHeaderParameters, JWTPayload, JWTVerifyOptions } from 'jose';
 import type { AuthorizerConfig, TrustedIssuer } from './config';
 import { JwksUnavailableError, TokenRejectedError } from './errors';
@@ -213,8 +214,8 @@ const JOSE_CODES: Readonly<Record<string, RejectionCode>> = {
 /** Maps what jwtVerify threw to our errors; anything unforeseen is rethrown as is (a 5xx, never an allow). */
 function classify(error: unknown): unknown {
   if (error instanceof TokenRejectedError || error instanceof JwksUnavailableError) return error;
-  if (error instanceof errors.JOSEError) {
-    if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'typ') {
+  if (error instanceof JOSEError) {
+    if (error instanceof JWTClaimValidationFailed && error.claim === 'typ') {
       return new TokenRejectedError('TOKEN_TYPE_INVALID', 'typ header is not the required token type', { cause: error });
     }
     const code = JOSE_CODES[error.code];
