@@ -123,7 +123,7 @@ function fetchJwks(url: URL, timeoutMs: number): Promise<JSONWebKeySet> {
         reject(unavailable(url, error));
       });
     });
-    request.once('error', (error) => reject(unavailable(url, error)));
+    request.on('error', (error) => reject(unavailable(url, error)));
   });
 }
 
