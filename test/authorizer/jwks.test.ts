@@ -6,10 +6,9 @@
 import { createServer } from 'node:http';
 import type { Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { errors } from 'jose';
 import type { JWSHeaderParameters } from 'jose';
 import { JwksUnavailableError } from '../../lambda/authorizer/errors';
-import { MAX_JWKS_BYTES, RemoteKeySet } from '../../lambda/authorizer/jwks';
+import { MAX_JWKS_BYTES, MAX_PICKED_KEYS, RemoteKeySet } from '../../lambda/authorizer/jwks';
 import { TestIssuer } from '../support/test-issuer';
 
 const SETTINGS = { timeoutMs: 300, cooldownMs: 30_000, cacheMaxAgeMs: 600_000 };
@@ -18,7 +17,7 @@ let server: Server;
 let answer: (response: ServerResponse) => void;
 
 beforeAll(async () => {
-  issuer = await TestIssuer.start();
+  issuer = await TestIssuer.start({ extraRsaKeys: 1 });
   server = createServer((_request, response) => answer(response));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 });
@@ -63,30 +62,37 @@ it('refetches keys older than the cache age; a failed refetch is thrown, and tri
   expect(issuer.fetches).toBe(3);
 });
 
-it('serves the keys it picked only from the key set they came from: a key replaced under the same kid is used once refetched', async () => {
+it('remembers the key picked for a protected header while the keys are fresh, and picks afresh from a refetched set', async () => {
   let now = 0;
   const keys = new RemoteKeySet(new URL(issuer.jwksUri), { ...SETTINGS, cacheMaxAgeMs: 1_000 }, () => now);
-  const before = await keys.getKey(header(), { payload: '', signature: '' });
+  const input = { protected: 'header-1', payload: '', signature: '' };
+  const before = await keys.getKey(header(), input);
+  expect(keys.pickedFor('header-1')).toBe(before);
+
+  // The issuer replaces the key under the same kid: the old one is served until the keys age out.
   const original = issuer.published;
-  const replacement = { ...issuer.key('RS256'), publicJwk: { ...issuer.key('ES256').publicJwk, kid: issuer.key('RS256').kid, alg: 'ES256' } };
-  issuer.published = [replacement];
+  const [first, second] = issuer.keys.filter((key) => key.alg === 'RS256');
+  issuer.published = [{ ...first, publicJwk: { ...second.publicJwk, kid: first.kid } }];
   try {
-    expect(await keys.getKey(header(), { payload: '', signature: '' })).toBe(before);
+    now = 999;
+    expect(keys.pickedFor('header-1')).toBe(before);
 
     now = 1_000;
-    await expect(keys.getKey(header(), { payload: '', signature: '' })).rejects.toThrow(errors.JWKSNoMatchingKey);
-    expect(await keys.getKey({ alg: 'ES256', kid: issuer.key('RS256').kid }, { payload: '', signature: '' })).toMatchObject({ algorithm: { name: 'ECDSA' } });
+    expect(keys.pickedFor('header-1')).toBeUndefined();
+    const after = await keys.getKey(header(), input);
+    expect(after).not.toBe(before);
+    expect(keys.pickedFor('header-1')).toBe(after);
   } finally {
     issuer.published = original;
   }
 });
 
-it('keeps a token without kid apart from one whose kid is the text "undefined"', async () => {
+it(`remembers at most ${MAX_PICKED_KEYS} headers, since anyone can make up headers that name a published kid`, async () => {
   const keys = new RemoteKeySet(new URL(issuer.jwksUri), SETTINGS);
+  for (let index = 0; index <= MAX_PICKED_KEYS; index += 1) await keys.getKey(header(), { protected: `made-up-${index}`, payload: '', signature: '' });
 
-  // With one RS256 key published, jose picks it for a token that names no kid.
-  await expect(keys.getKey({ alg: 'RS256' }, { payload: '', signature: '' })).resolves.toMatchObject({ type: 'public' });
-  await expect(keys.getKey({ alg: 'RS256', kid: 'undefined' }, { payload: '', signature: '' })).rejects.toThrow(errors.JWKSNoMatchingKey);
+  expect(keys.pickedFor('made-up-0')).toBeUndefined();
+  expect(keys.pickedFor(`made-up-${MAX_PICKED_KEYS}`)).toBeDefined();
 });
 
 it(`refuses a body larger than ${MAX_JWKS_BYTES} bytes`, async () => {
