@@ -101,7 +101,7 @@ async function main(): Promise<void> {
     machine: { cpus: cpus.length, model: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.release()} ${os.arch()}`, totalMemoryMb: Math.round(os.totalmem() / 2 ** 20) },
     node: process.version,
     settings: {
-      authorizerWarm: { ...WARM_DEFAULTS, note: 'distinct pre-signed tokens (a jti each); candidates shuffled each round; median round; untimed warm-up passes first' },
+      authorizerWarm: { ...WARM_DEFAULTS, note: 'distinct pre-signed tokens (a jti each); candidates shuffled each round; median round; ratio to jose taken round by round, median of those; untimed warm-up passes first' },
       gatewayLoad: { ...LOAD_DEFAULTS, tool: 'autocannon', note: 'bench tier 1,000,000/s and route throttles lifted (POST /orders has 50/s, burst 100), so throttles are checked but never bite; POST /orders req/s counts 2xx only; authorizer cache TTL 300 s; gateway balances over two product instances, direct hits one' },
       authorizerCold: {
         ...COLD_DEFAULTS,
