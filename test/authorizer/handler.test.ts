@@ -289,6 +289,32 @@ describe('named attacks: each is a 401, never an allow', () => {
   });
 });
 
+describe('with one trusted issuer, whose iss jose checks after the signature', () => {
+  /** The outcome and logged reason from an authorizer that trusts `issuer` alone. */
+  async function singleIssuerOutcome(token: string): Promise<{ outcome: unknown; codes: unknown[] }> {
+    const logger = new MemoryLogger();
+    const handler = createAuthorizerHandler(testConfig([issuer]), { logger });
+    const outcome = await handler(requestEvent(`Bearer ${token}`)).catch((error: Error) => error.message);
+    return { outcome, codes: logger.codes };
+  }
+
+  it.each<[string, () => Promise<string>, string]>([
+    ['another issuer, signed with a key under a kid ours publishes too', () => attacker.sign(), 'TOKEN_ISSUER_UNTRUSTED'],
+    ['another issuer, under a kid ours does not publish', () => attacker.sign({}, { header: { kid: 'attacker-only' } }), 'TOKEN_ISSUER_UNTRUSTED'],
+    ['an issuer it does not name (no iss)', () => issuer.sign({ iss: undefined }), 'TOKEN_ISSUER_UNTRUSTED'],
+    ["our iss, signed with another issuer's key", () => attacker.sign({ iss: issuer.issuer }), 'TOKEN_SIGNATURE_INVALID'],
+  ])('a token from %s is a 401 named for what it is, and the other JWKS is never fetched', async (_case, token, code) => {
+    const before = attacker.fetches;
+
+    expect(await singleIssuerOutcome(await token())).toEqual({ outcome: UNAUTHORIZED, codes: [code] });
+    expect(attacker.fetches).toBe(before);
+  });
+
+  it('a valid token of that issuer is allowed', async () => {
+    expect(await singleIssuerOutcome(await issuer.sign())).toEqual({ outcome: expect.objectContaining({ principalId: 'alice' }), codes: ['TOKEN_VALID'] });
+  });
+});
+
 describe('events that API Gateway would not send', () => {
   it('fail closed with a 5xx, not a 401 or an allow', async () => {
     const { handler, logger } = authorizer();
