@@ -1,6 +1,6 @@
 /**
- * JWT verification with jose: the issuer is picked from the unverified `iss`, then the token is
- * verified against that issuer's JWKS, audience, algorithms and clock. Errors are sorted into "the
+ * JWT verification with jose: with several issuers, the issuer is picked from the unverified `iss`;
+ * the token is verified against that issuer's JWKS, audience, algorithms and clock. Errors are sorted into "the
  * token is bad" (TokenRejectedError) and "the keys could not be had" (JwksUnavailableError).
  */
 import { decodeJwt, jwtVerify } from 'jose';
@@ -127,9 +127,7 @@ export class JwtVerifier {
     this.signatureChecks += 1;
     let payload: JWTPayload;
     try {
-      const dot = token.indexOf('.');
-      const key = (dot > 0 ? issuer.keys.pickedFor(token.slice(0, dot)) : undefined) ?? issuer.keys.getKey;
-      ({ payload } = await jwtVerify(token, key, { ...issuer.checks, currentDate: now }));
+      ({ payload } = await jwtVerify(token, issuer.keys.keyFor(token), { ...issuer.checks, currentDate: now }));
     } catch (error) {
       const classified = classify(error);
       // A token of another issuer fails the one issuer's keys or its iss check: named for what it is.
