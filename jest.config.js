@@ -1,6 +1,15 @@
-/** @type {import('jest').Config} */
+/**
+ * `npm test`: every *.test.ts under test/, the end-to-end suite against `npm start` included.
+ *
+ * It must never hang, since a hung run blocks every change from landing:
+ * - every test and hook has a deadline (`testTimeout`, sized for a loaded two-core machine; hooks that
+ *   bundle or start processes set a longer one of their own);
+ * - a file that leaves a handle open fails, naming what it left (test/support/leak-guard-environment.ts);
+ * - so, leaks being failures already, `forceExit` makes sure the run itself ends once its results are in.
+ * @type {import('jest').Config}
+ */
 module.exports = {
-  testEnvironment: 'node',
+  testEnvironment: '<rootDir>/test/support/leak-guard-environment.ts',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
@@ -9,4 +18,6 @@ module.exports = {
   },
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  testTimeout: 30_000,
+  forceExit: true,
 };
