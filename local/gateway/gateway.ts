@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pipeline } from 'node:stream/promises';
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { RouteSpec, RouteThrottle } from '../../lib/routes/route-spec';
@@ -17,8 +16,8 @@ import { errorBody, gatewayAnswer, UPSTREAM_FAILURE_STATUS } from './answers';
 import { MAX_BODY_BYTES } from './body-validation';
 import type { GateLog } from './gatekeeper';
 import { Gatekeeper } from './gatekeeper';
-import { downstreamResponseHeaders, toNodeHeaders, upstreamRequestHeaders } from './proxy-headers';
-import type { ServiceResolver } from './upstream';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
+import type { Forwarding, ServiceResolver } from './upstream';
 import { Upstreams } from './upstream';
 import type { LocalTier } from './usage-plans';
 import { readBody } from '../http-body';
@@ -58,13 +57,16 @@ export interface LocalGatewayOptions {
    * Receives one line per request: ids, route, status, timings; never a token, a key or a body.
    * @default - none, except that 5xx answers the gateway makes itself are written to stderr
    */
-  readonly log?: (fields: Record<string, unknown>) => void;
+  readonly log?: LogSink;
   /**
    * The clock of throttles, quotas and the authorizer cache, in milliseconds since the epoch.
    * @default - Date.now
    */
   readonly now?: () => number;
 }
+
+/** Receives the log line of a request. */
+export type LogSink = (fields: Record<string, unknown>) => void;
 
 /** Default integration timeout, the CDK gateway's default. */
 export const DEFAULT_INTEGRATION_TIMEOUT_MS = 10_000;
@@ -103,9 +105,8 @@ export class LocalGateway {
       now: options.now ?? Date.now,
     });
     const upstreams = new Upstreams(options.resolveService, timeoutMs);
-    const log = options.log ?? logServerErrors;
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
-      exchange(gatekeeper, upstreams, log, request, response);
+      exchange(gatekeeper, upstreams, options.log, request, response);
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -147,15 +148,28 @@ export class LocalGateway {
 }
 
 /** One request, start to end, and its log line when the response is done. */
-function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: (fields: Record<string, unknown>) => void, request: IncomingMessage, response: ServerResponse): void {
+function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: LogSink | undefined, request: IncomingMessage, response: ServerResponse): void {
   const requestId = randomUUID();
   const started = performance.now();
-  const [rawPath, ...rest] = (request.url ?? '/').split('?');
+  const url = request.url ?? '/';
+  const queryAt = url.indexOf('?');
+  const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
   const gate: GateLog = {};
   const fields: Record<string, unknown> = { requestId, method: request.method, path: rawPath };
-  response.setHeader(GATEWAY_HEADERS.requestId, requestId);
+  // What a client that leaves early stops: the request to the service, then the stream of its answer.
+  let forwarding: Forwarding | undefined;
+  let streaming: IncomingMessage | undefined;
   response.once('close', () => {
-    log({ ...fields, ...gate, status: response.statusCode, completed: response.writableFinished, ms: Math.round((performance.now() - started) * 100) / 100 });
+    if (!response.writableFinished) {
+      forwarding?.abandon();
+      if (streaming !== undefined && !streaming.readableEnded) {
+        fields.streamError ??= 'ERR_STREAM_PREMATURE_CLOSE';
+        streaming.destroy();
+      }
+    }
+    const status = response.statusCode;
+    if (log !== undefined) log({ ...fields, ...gate, status, completed: response.writableFinished, ms: Math.round((performance.now() - started) * 100) / 100 });
+    else if (status >= 500 && fields.upstreamStatus === undefined) logServerError({ ...fields, ...gate, status });
   });
 
   const answer = (responseType: LocalResponseType): void => {
@@ -175,31 +189,21 @@ function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: (fields: Re
     }
     const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
     const method = request.method ?? 'GET';
-    const decision = await gatekeeper.check(
-      { requestId, method, rawPath, query: rest.join('?'), rawHeaders: request.rawHeaders, body, sourceIp },
-      gate,
-    );
+    const query = queryAt < 0 ? '' : url.slice(queryAt + 1);
+    const decision = await gatekeeper.check({ requestId, method, rawPath, query, rawHeaders: request.rawHeaders, body, sourceIp }, gate);
     if (decision.kind === 'refuse') {
       answer(decision.responseType);
       return;
     }
 
-    const abandon = new AbortController();
-    const onClose = (): void => {
-      if (!response.writableFinished) abandon.abort();
-    };
-    response.once('close', onClose);
-    const outcome = await upstreams.forward(
-      {
-        service: decision.route.service,
-        method,
-        pathAndQuery: rest.length > 0 ? `${decision.upstreamPath}?${rest.join('?')}` : decision.upstreamPath,
-        headers: (host) => upstreamRequestHeaders(request.rawHeaders, decision.identity, { host, bodyBytes: body.length, clientIp: sourceIp }),
-        body,
-      },
-      abandon.signal,
-    );
-    response.off('close', onClose);
+    forwarding = upstreams.forward({
+      service: decision.route.service,
+      method,
+      pathAndQuery: queryAt < 0 ? decision.upstreamPath : `${decision.upstreamPath}?${query}`,
+      headers: (host) => upstreamRequestHeaders(request.rawHeaders, decision.identity, { host, method, bodyBytes: body.length, clientIp: sourceIp }),
+      body,
+    });
+    const outcome = await forwarding.outcome;
     fields.attempts = outcome.attempts;
     if (outcome.kind !== 'abandoned' && outcome.instance !== undefined) fields.upstream = outcome.instance;
     switch (outcome.kind) {
@@ -212,18 +216,28 @@ function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: (fields: Re
         gate.detail = outcome.detail;
         answer('DEFAULT_5XX');
         return;
-      case 'response': {
-        fields.upstreamStatus = outcome.response.statusCode;
-        response.writeHead(outcome.response.statusCode ?? UPSTREAM_FAILURE_STATUS, toNodeHeaders(downstreamResponseHeaders(outcome.response.headersDistinct, requestId)));
-        try {
-          await pipeline(outcome.response, response);
-        } catch (error) {
-          // The service or the client broke off mid-body: the status is sent, so the connection is all there is to end.
-          fields.streamError = errorCode(error);
-          response.destroy();
-        }
-      }
+      case 'response':
+        stream(outcome.response);
     }
+  };
+
+  // pipe, not stream.pipeline: pipeline makes an AbortController per call and aborts it on finish (a
+  // DOMException each time); the two ways a stream breaks off are handled here and in 'close' above.
+  const stream = (upstream: IncomingMessage): void => {
+    fields.upstreamStatus = upstream.statusCode;
+    if (response.destroyed) {
+      // The client left while the service answered: nothing will read the body.
+      upstream.destroy();
+      return;
+    }
+    response.writeHead(upstream.statusCode ?? UPSTREAM_FAILURE_STATUS, downstreamResponseHeaders(upstream.rawHeaders, requestId));
+    streaming = upstream;
+    // The service broke off mid-body: the status is sent, so the connection is all there is to end.
+    upstream.on('error', (error) => {
+      fields.streamError = errorCode(error);
+      response.destroy();
+    });
+    upstream.pipe(response);
   };
 
   run().catch((error: unknown) => {
@@ -253,10 +267,8 @@ function errorCode(error: unknown): string {
 }
 
 /** Without a `log` option, the gateway's own 5xx answers still reach stderr: none goes unrecorded. */
-function logServerErrors(fields: Record<string, unknown>): void {
-  if (typeof fields.status === 'number' && fields.status >= 500 && fields.upstreamStatus === undefined) {
-    console.error(`local gateway: ${JSON.stringify(fields)}`);
-  }
+function logServerError(fields: Record<string, unknown>): void {
+  console.error(`local gateway: ${JSON.stringify(fields)}`);
 }
 
 // The host to put in the URL: a wildcard address is reached over loopback, and an IPv6 literal needs brackets.

@@ -4,11 +4,12 @@
  * connection was refused or reset before any answer (an instance that just stopped, a keep-alive
  * socket the service had closed). One deadline covers finding the instances and every attempt, up
  * to the moment the service's status and headers arrive; the body then streams without one.
+ *
+ * Per request this costs one timer and a few listeners: no AbortController (each makes a signal, and
+ * aborting one makes a DOMException), and instance URLs are parsed once, not on every request.
  */
 import { Agent, request as httpRequest } from 'node:http';
-import type { IncomingMessage } from 'node:http';
-import type { HeaderMap } from './proxy-headers';
-import { toNodeHeaders } from './proxy-headers';
+import type { ClientRequest, IncomingMessage } from 'node:http';
 
 /** Base URLs (`http://10.0.1.5:8080`) of the healthy instances of a service. */
 export type ServiceResolver = (service: string) => Promise<readonly string[]>;
@@ -19,7 +20,8 @@ export interface UpstreamRequest {
   readonly method: string;
   /** Path and query after the stage: `/products/p-1?limit=5`. */
   readonly pathAndQuery: string;
-  readonly headers: (host: string) => HeaderMap;
+  /** The headers for the instance at `host` (`10.0.1.5:8080`), flat as Node's `rawHeaders`, Host included. */
+  readonly headers: (host: string) => string[];
   readonly body: Buffer;
 }
 
@@ -33,91 +35,179 @@ export type UpstreamOutcome =
   /** The client went away before the service answered; no one is left to answer. */
   | { readonly kind: 'abandoned'; readonly attempts: number };
 
+/** A request on its way to the service. */
+export interface Forwarding {
+  /** Settles once: the answer's head, the deadline, the last failure, or {@link Forwarding.abandon}. */
+  readonly outcome: Promise<UpstreamOutcome>;
+  /** The client went away: stops the attempt in flight; a no-op once the outcome is settled. */
+  abandon(): void;
+}
+
 // Refused: no service got the request. Reset before any answer: most often a pooled keep-alive socket
 // the service had just closed; the rare request a service did act on is retried too, which the
 // services' idempotency keys make safe for POST /orders.
 const RETRYABLE = new Set(['ECONNREFUSED', 'ECONNRESET']);
 
+// The first instance, then the next one on a retryable failure.
+const MAX_ATTEMPTS = 2;
+
+// Instances come and go (each restart listens on a new port): past this many parsed URLs, start afresh.
+const MAX_TARGETS = 1024;
+
+/** An instance URL, parsed for http.request; a string says why it cannot be used. */
+type Target = { readonly hostname: string; readonly port: string; readonly host: string; readonly pathPrefix: string } | string;
+
 /** The services behind the gateway. */
 export class Upstreams {
-  private readonly agent = new Agent({ keepAlive: true });
-  private readonly turns = new Map<string, number>();
+  private readonly pool: Pool;
 
-  constructor(private readonly resolve: ServiceResolver, private readonly timeoutMs: number) {}
+  constructor(resolve: ServiceResolver, timeoutMs: number) {
+    this.pool = new Pool(resolve, timeoutMs);
+  }
 
-  /** Forwards `request`; aborting `abandon` (the client left) stops it. */
-  async forward(request: UpstreamRequest, abandon: AbortSignal): Promise<UpstreamOutcome> {
-    // The deadline covers finding the instances too: a registry that hangs must not hang the request.
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), this.timeoutMs);
-    const onAbandon = (): void => deadline.abort();
-    abandon.addEventListener('abort', onAbandon, { once: true });
-    const stopped = (attempts: number, instance?: string): UpstreamOutcome =>
-      abandon.aborted ? { kind: 'abandoned', attempts } : { kind: 'timeout', attempts, ...(instance !== undefined && { instance }) };
-    try {
-      const instances = await this.instancesOf(request.service, deadline.signal);
-      if (instances === 'stopped') return stopped(0);
-      if ('failed' in instances) return { kind: 'unreachable', attempts: 0, detail: instances.failed };
-      if (instances.length === 0) return { kind: 'unreachable', attempts: 0, detail: `no healthy instance of ${request.service}` };
-
-      const turn = this.turns.get(request.service) ?? 0;
-      this.turns.set(request.service, (turn + 1) % Number.MAX_SAFE_INTEGER);
-      const order = [instances[turn % instances.length], instances[(turn + 1) % instances.length]];
-      let last: UpstreamOutcome = { kind: 'unreachable', attempts: 0, detail: 'not attempted' };
-      for (const [index, instance] of order.entries()) {
-        const attempts = index + 1;
-        const sent = await this.send(instance, request, deadline.signal);
-        if (sent.kind === 'response') return { kind: 'response', response: sent.response, instance, attempts };
-        if (deadline.signal.aborted) return stopped(attempts, instance);
-        last = { kind: 'unreachable', instance, attempts, detail: sent.detail };
-        if (!sent.retryable) break;
-      }
-      return last;
-    } finally {
-      clearTimeout(timer);
-      abandon.removeEventListener('abort', onAbandon);
-    }
+  /** Forwards `request`; call `abandon()` on the result when the client leaves. */
+  forward(request: UpstreamRequest): Forwarding {
+    return new Attempts(this.pool, request);
   }
 
   /** Closes the pooled connections to the services. */
   close(): void {
-    this.agent.destroy();
+    this.pool.agent.destroy();
+  }
+}
+
+/** What every request to the services shares: the connections, the turns, the parsed instance URLs. */
+class Pool {
+  readonly agent = new Agent({ keepAlive: true });
+  private readonly turns = new Map<string, number>();
+  private readonly targets = new Map<string, Target>();
+
+  constructor(readonly resolve: ServiceResolver, readonly timeoutMs: number) {}
+
+  /** The instances of a service in the order to try them: the next in turn, then the one after. */
+  order(service: string, instances: readonly string[]): string[] {
+    const turn = this.turns.get(service) ?? 0;
+    this.turns.set(service, (turn + 1) % Number.MAX_SAFE_INTEGER);
+    return [instances[turn % instances.length], instances[(turn + 1) % instances.length]];
   }
 
-  /** The instances of `service`; 'stopped' when `signal` aborts first. */
-  private instancesOf(service: string, signal: AbortSignal): Promise<readonly string[] | { readonly failed: string } | 'stopped'> {
-    return new Promise((resolve) => {
-      const onAbort = (): void => resolve('stopped');
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.resolve(service)
-        .then(
-          (instances) => resolve(instances),
-          (error: unknown) => resolve({ failed: `resolving ${service} failed: ${error instanceof Error ? error.message : String(error)}` }),
-        )
-        .finally(() => signal.removeEventListener('abort', onAbort));
+  /** `instance` parsed, from the memo when it was seen before. */
+  target(instance: string): Target {
+    let target = this.targets.get(instance);
+    if (target === undefined) {
+      target = parseTarget(instance);
+      if (this.targets.size >= MAX_TARGETS) this.targets.clear();
+      this.targets.set(instance, target);
+    }
+    return target;
+  }
+}
+
+function parseTarget(instance: string): Target {
+  if (!URL.canParse(instance)) return `instance URL ${JSON.stringify(instance)} is not a URL`;
+  const base = new URL(instance);
+  if (base.protocol !== 'http:') return `instance URL ${instance} is not http:`;
+  return { hostname: base.hostname, port: base.port, host: base.host, pathPrefix: base.pathname.replace(/\/+$/, '') };
+}
+
+/** One forwarded request: resolving, then up to {@link MAX_ATTEMPTS} attempts, under one deadline. */
+class Attempts implements Forwarding {
+  readonly outcome: Promise<UpstreamOutcome>;
+  private settle: (outcome: UpstreamOutcome) => void = () => undefined;
+  private settled = false;
+  private readonly timer: NodeJS.Timeout;
+  private order: readonly string[] = [];
+  private attempts = 0;
+  private inFlight: ClientRequest | undefined;
+
+  constructor(private readonly pool: Pool, private readonly request: UpstreamRequest) {
+    this.outcome = new Promise((resolve) => {
+      this.settle = resolve;
     });
+    // The deadline covers finding the instances too: a registry that hangs must not hang the request.
+    this.timer = setTimeout(() => this.stop({ kind: 'timeout', attempts: this.attempts, ...(this.attempts > 0 && { instance: this.order[this.attempts - 1] }) }), pool.timeoutMs);
+    let instances: Promise<readonly string[]>;
+    try {
+      instances = pool.resolve(request.service);
+    } catch (error) {
+      instances = Promise.reject(error);
+    }
+    instances.then(
+      (found) => this.start(found),
+      (error: unknown) => this.finish({ kind: 'unreachable', attempts: 0, detail: `resolving ${request.service} failed: ${error instanceof Error ? error.message : String(error)}` }),
+    );
   }
 
-  private send(instance: string, request: UpstreamRequest, signal: AbortSignal): Promise<{ kind: 'response'; response: IncomingMessage } | { kind: 'error'; detail: string; retryable: boolean }> {
-    if (!URL.canParse(instance)) return Promise.resolve({ kind: 'error', detail: `instance URL ${JSON.stringify(instance)} is not a URL`, retryable: true });
-    const base = new URL(instance);
-    if (base.protocol !== 'http:') return Promise.resolve({ kind: 'error', detail: `instance URL ${instance} is not http:`, retryable: true });
-    return new Promise((resolve) => {
-      const outgoing = httpRequest({
-        agent: this.agent,
-        hostname: base.hostname,
-        port: base.port,
-        method: request.method,
-        path: `${base.pathname.replace(/\/+$/, '')}${request.pathAndQuery}`,
-        headers: toNodeHeaders(request.headers(base.host)),
-        signal,
-      });
-      outgoing.once('response', (response) => resolve({ kind: 'response', response }));
-      // `on`, not `once`: a socket can fail again after the answer began, and an unheard error would crash the process.
-      outgoing.on('error', (error: NodeJS.ErrnoException) => {
-        resolve({ kind: 'error', detail: error.code ?? error.message, retryable: error.code !== undefined && RETRYABLE.has(error.code) });
-      });
-      outgoing.end(request.body);
+  abandon(): void {
+    this.stop({ kind: 'abandoned', attempts: this.attempts });
+  }
+
+  private start(instances: readonly string[]): void {
+    if (this.settled) return;
+    if (instances.length === 0) {
+      this.finish({ kind: 'unreachable', attempts: 0, detail: `no healthy instance of ${this.request.service}` });
+      return;
+    }
+    this.order = this.pool.order(this.request.service, instances);
+    this.send();
+  }
+
+  /** The next attempt, on the next instance in order. */
+  private send(): void {
+    const instance = this.order[this.attempts];
+    this.attempts += 1;
+    const attempts = this.attempts;
+    const target = this.pool.target(instance);
+    if (typeof target === 'string') {
+      this.failed(instance, target, true);
+      return;
+    }
+    const { request } = this;
+    const outgoing = httpRequest({
+      agent: this.pool.agent,
+      hostname: target.hostname,
+      port: target.port,
+      method: request.method,
+      path: `${target.pathPrefix}${request.pathAndQuery}`,
+      headers: request.headers(target.host),
     });
+    this.inFlight = outgoing;
+    outgoing.once('response', (response: IncomingMessage) => {
+      this.inFlight = undefined;
+      this.finish({ kind: 'response', response, instance, attempts });
+    });
+    // `on`, not `once`: a socket can fail again after the answer began, and an unheard error would crash the process.
+    outgoing.on('error', (error: NodeJS.ErrnoException) => {
+      if (this.inFlight !== outgoing) return;
+      this.inFlight = undefined;
+      this.failed(instance, error.code ?? error.message, error.code !== undefined && RETRYABLE.has(error.code));
+    });
+    if (request.body.length > 0) outgoing.end(request.body);
+    else outgoing.end();
+  }
+
+  private failed(instance: string, detail: string, retryable: boolean): void {
+    if (this.settled) return;
+    if (retryable && this.attempts < MAX_ATTEMPTS) {
+      this.send();
+      return;
+    }
+    this.finish({ kind: 'unreachable', instance, attempts: this.attempts, detail });
+  }
+
+  /** Settles with `outcome` and drops the attempt in flight (its socket is not reused). */
+  private stop(outcome: UpstreamOutcome): void {
+    if (!this.finish(outcome)) return;
+    const outgoing = this.inFlight;
+    this.inFlight = undefined;
+    outgoing?.destroy();
+  }
+
+  private finish(outcome: UpstreamOutcome): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.settle(outcome);
+    return true;
   }
 }
