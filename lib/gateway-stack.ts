@@ -28,19 +28,19 @@ export interface GatewayStackProps extends StackProps {
   readonly vpc?: ec2.IVpc;
 }
 
-/** The NLB listener of each service: the ports the gateway's routes go to. */
-export const LISTENER_PORTS = { [SERVICES.product]: 8081, [SERVICES.order]: 8082 } as const;
+/** Each service's rule priority on the internal ALB's listener. */
+export const LISTENER_PRIORITIES = { [SERVICES.product]: 10, [SERVICES.order]: 20 } as const;
 
 /**
  * Gatehouse on AWS: the VPC, the ECS cluster, the tables, the Cloud Map namespace, the product and
- * order services behind an internal NLB, the JWT authorizer and the REST API in front of it all.
+ * order services behind an internal ALB, the JWT authorizer and the REST API in front of it all.
  */
 export class GatewayStack extends Stack {
   /** The REST API and everything in front of the services. */
   public readonly gateway: MicroservicesGateway;
   /** The JWT authorizer of every route. */
   public readonly jwtAuthorizer: JwtAuthorizer;
-  /** The VPC and the NLB. */
+  /** The VPC and the ALB. */
   public readonly network: GatehouseNetwork;
   /** The Cloud Map namespace. */
   public readonly registry: ServiceRegistry;
@@ -67,14 +67,14 @@ export class GatewayStack extends Stack {
     this.registry = new ServiceRegistry(this, 'Registry', { vpc: this.network.vpc, ...(config.namespace !== undefined && { namespaceName: config.namespace }) });
     this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE] });
 
-    const service = (id: string, name: keyof typeof LISTENER_PORTS) =>
+    const service = (id: string, name: keyof typeof LISTENER_PRIORITIES) =>
       new Microservice(this, id, {
         serviceName: name,
         entry: SERVICE_ENTRIES[name],
         cluster: this.cluster,
         registry: this.registry,
-        loadBalancer: this.network.loadBalancer,
-        listenerPort: LISTENER_PORTS[name],
+        listener: this.network.listener,
+        listenerPriority: LISTENER_PRIORITIES[name],
         ...(serviceSettings.desiredCount !== undefined && { desiredCount: serviceSettings.desiredCount, minCapacity: serviceSettings.desiredCount }),
         ...(serviceSettings.maxCapacity !== undefined && { maxCapacity: serviceSettings.maxCapacity }),
         ...(serviceSettings.cpu !== undefined && { cpu: serviceSettings.cpu }),

@@ -11,7 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AUTHORIZER_CONFIG_ENV, readAuthorizerConfig } from '../lambda/authorizer/config';
 import { PolicyBuilder } from '../lambda/authorizer/policy';
 import { readGatehouseConfig } from '../lib/config';
-import { GatewayStack, LISTENER_PORTS } from '../lib/gateway-stack';
+import { GatewayStack, LISTENER_PRIORITIES } from '../lib/gateway-stack';
 import { GATEHOUSE_ROUTES, SCOPES } from '../lib/routes/gatehouse-routes';
 import { isRoutePermitted, routeKey } from '../lib/routes/route-spec';
 import { policyAllows } from './support/authorizer';
@@ -52,17 +52,45 @@ describe('GatewayStack', () => {
     template.hasResourceProperties('AWS::DynamoDB::GlobalTable', { TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true } });
   });
 
-  it('registers both services in Cloud Map, behind their own NLB listeners, health-checked on /health', () => {
+  it('registers both services in Cloud Map, behind their own rules on the internal ALB, health-checked on /health', () => {
     template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', { Name: 'gatehouse.local' });
     for (const name of ['product', 'order']) template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: name });
     const services = Object.values(template.findResources('AWS::ECS::Service'));
     expect(services).toHaveLength(2);
     for (const service of services) expect(service.Properties.ServiceRegistries).toEqual([expect.objectContaining({ RegistryArn: expect.anything() })]);
-    for (const port of Object.values(LISTENER_PORTS)) template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: port, Protocol: 'TCP' });
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP', DefaultActions: [Match.objectLike({ Type: 'fixed-response' })] });
+    for (const [service, priority] of Object.entries(LISTENER_PRIORITIES)) {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+        Priority: priority,
+        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-gatehouse-service', Values: [service] } }],
+        Transforms: [{ Type: 'url-rewrite', UrlRewriteConfig: { Rewrites: [{ Regex: '^/v1(/.*)$', Replace: '$1' }] } }],
+      });
+    }
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 2);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { TargetType: 'ip', HealthCheckPath: '/health', HealthCheckProtocol: 'HTTP' });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Type: 'network' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { TargetType: 'ip', Protocol: 'HTTP', HealthCheckPath: '/health', HealthCheckProtocol: 'HTTP' });
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Type: 'application' });
+    template.resourceCountIs('AWS::ApiGateway::VpcLink', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::VpcLink', 1);
     template.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+  });
+
+  it("lets the ALB's security group out to the tasks' container port only, and in from the VPC link only", () => {
+    const albGroup = Object.entries(template.findResources('AWS::EC2::SecurityGroup')).find(([id]) => /^NetworkLoadBalancerSecurityGroup/.test(id));
+    if (albGroup === undefined) throw new Error('no ALB security group');
+    const [albGroupId, albGroupResource] = albGroup;
+    // Inline: only CDK's placeholder rule that matches no traffic, standing for "no egress".
+    expect(albGroupResource.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', FromPort: 252, IpProtocol: 'icmp', ToPort: 86 }]);
+    expect(albGroupResource.Properties.SecurityGroupIngress).toBeUndefined();
+    const ref = { 'Fn::GetAtt': [albGroupId, 'GroupId'] };
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map((rule) => rule.Properties).filter((rule) => JSON.stringify(rule.GroupId) === JSON.stringify(ref));
+    expect(egress.map((rule) => ({ to: rule.DestinationSecurityGroupId['Fn::GetAtt'][0], port: [rule.FromPort, rule.ToPort] })).sort((a, b) => a.to.localeCompare(b.to))).toEqual([
+      { to: expect.stringMatching(/^OrderServiceSecurityGroup/), port: [8080, 8080] },
+      { to: expect.stringMatching(/^ProductServiceSecurityGroup/), port: [8080, 8080] },
+    ]);
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((rule) => rule.Properties).filter((rule) => JSON.stringify(rule.GroupId) === JSON.stringify(ref));
+    expect(ingress.map((rule) => ({ from: rule.SourceSecurityGroupId['Fn::GetAtt'][0], port: [rule.FromPort, rule.ToPort] }))).toEqual([{ from: expect.stringMatching(/^GatewayVpcLinkSecurityGroup/), port: [80, 80] }]);
   });
 
   it('grants each task role its own tables only, and the order service DiscoverInstances', () => {
@@ -89,12 +117,21 @@ describe('GatewayStack', () => {
     }
   });
 
-  it('puts every route behind the gateway to the right listener', () => {
+  it('puts every route behind the gateway over the VPC link v2 to the ALB, marked for its service, with the route path as the path', () => {
     const methods = methodsOf(template);
+    const link = Object.keys(template.findResources('AWS::ApiGatewayV2::VpcLink'))[0];
+    const alb = Object.keys(template.findResources('AWS::ElasticLoadBalancingV2::LoadBalancer'))[0];
     expect([...methods.keys()].sort()).toEqual(GATEHOUSE_ROUTES.map(routeKey).sort());
     for (const route of GATEHOUSE_ROUTES) {
-      const uri = JSON.stringify((methods.get(routeKey(route)) as { Integration: { Uri: unknown } }).Integration.Uri);
-      expect(uri).toContain(`:${LISTENER_PORTS[route.service as keyof typeof LISTENER_PORTS]}${route.path}`);
+      const { Integration } = methods.get(routeKey(route)) as { Integration: Record<string, unknown> };
+      expect(Integration).toMatchObject({
+        Type: 'HTTP_PROXY',
+        ConnectionType: 'VPC_LINK',
+        ConnectionId: { Ref: link },
+        IntegrationTarget: { Ref: alb },
+        Uri: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [alb, 'DNSName'] }, `:80${route.path}`]] },
+        RequestParameters: expect.objectContaining({ 'integration.request.header.x-gatehouse-service': `'${route.service}'` }),
+      });
     }
   });
 

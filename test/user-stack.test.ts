@@ -29,8 +29,8 @@ describe("a team's stack", () => {
     entry: path.join(__dirname, 'fixtures', 'billing', 'server.ts'),
     cluster,
     registry,
-    loadBalancer: network.loadBalancer,
-    listenerPort: 8090,
+    listener: network.listener,
+    listenerPriority: 90,
   });
   const authorizer = new JwtAuthorizer(stack, 'Jwt', { issuers: [{ issuer: 'https://login.example.com', audience: 'billing-api' }] });
   const gateway = new MicroservicesGateway(stack, 'Gateway', { authorizer, loadBalancer: network.loadBalancer });
@@ -44,14 +44,20 @@ describe("a team's stack", () => {
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^TeamVpcPrivate') }]) });
   });
 
-  it("serves its routes through the gateway to its service's listener, behind the authorizer", () => {
+  it("serves its routes through the gateway's VPC link to its service's ALB rule, behind the authorizer", () => {
     const methods = methodsOf(template);
     expect([...methods.keys()].sort()).toEqual(['GET /invoices/{id}', 'POST /invoices']);
     for (const method of methods.values()) {
       expect(method).toMatchObject({ AuthorizationType: 'CUSTOM', ApiKeyRequired: true });
-      expect(JSON.stringify((method as { Integration: unknown }).Integration)).toContain(':8090/invoices');
+      expect(JSON.stringify((method as { Integration: unknown }).Integration)).toContain(':80/invoices');
+      expect(method).toMatchObject({ Integration: { ConnectionType: 'VPC_LINK', IntegrationTarget: { Ref: expect.stringMatching(/^NetworkLoadBalancer/) } } });
+      expect(method).toMatchObject({ Integration: { RequestParameters: expect.objectContaining({ 'integration.request.header.x-gatehouse-service': "'billing'" }) } });
     }
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 8090 });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 90,
+      Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-gatehouse-service', Values: ['billing'] } }],
+      Transforms: [{ Type: 'url-rewrite', UrlRewriteConfig: { Rewrites: [{ Regex: '^/v1(/.*)$', Replace: '$1' }] } }],
+    });
     template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: 'billing' });
   });
 

@@ -1,21 +1,45 @@
 import { Duration, Lazy, Names, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import type * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { AUTHORIZER_CONTEXT_KEYS } from '../../lambda/authorizer/config';
 import type { JwtAuthorizer } from '../auth/jwt-authorizer';
+import { SERVICES_LISTENER_PORT, withoutDefaultEgress } from '../network/gatehouse-network';
 import { GATEWAY_HEADERS } from '../routes/headers';
 import type { RouteSpec, RouteThrottle } from '../routes/route-spec';
 import { routeKey, validateRoutes } from '../routes/route-spec';
 import { toApiGatewaySchema } from './api-schema';
 import { GATEWAY_ERRORS } from './gateway-errors';
 
-/** Where the gateway sends a service's routes: its listener on the shared NLB (a Microservice is one). */
+/**
+ * Where the gateway sends a service's routes: the ALB rule that matches `x-gatehouse-service:
+ * {serviceName}` (a Microservice is one).
+ */
 export interface GatewayTarget {
-  readonly listenerPort: number;
+  /** The value of the `x-gatehouse-service` header that the service's ALB rule matches. */
+  readonly serviceName: string;
+  /**
+   * The service's ALB listener rule: the gateway adds the rewrite that takes the stage off the path
+   * (see {@link stagePrefixRewrite}).
+   * @default - none: the service's own rule must take care of the stage prefix
+   */
+  readonly listenerRule?: elbv2.ApplicationListenerRule;
+}
+
+/**
+ * The ALB URL rewrite that removes a leading `/{stageName}` from the path. AWS's guide to REST API
+ * private integrations says API Gateway includes the stage in the path it sends to the load balancer
+ * ("Private integrations for REST APIs in API Gateway", Considerations). With this rewrite on each
+ * service's rule the service sees exactly the route's path whether the stage is there or not: a path
+ * without the prefix does not match, and an ALB sends an unmatched request unchanged.
+ */
+export function stagePrefixRewrite(stageName: string): { readonly regex: string; readonly replace: string } {
+  return { regex: `^/${stageName}(/.*)$`, replace: '$1' };
 }
 
 /** A usage plan tier: the throttle and quota of every API key in it. */
@@ -76,8 +100,21 @@ export interface GatewayWaf {
 export interface MicroservicesGatewayProps {
   /** The JWT authorizer of every route; the gateway adds its routes to the authorizer's scope table. */
   readonly authorizer: JwtAuthorizer;
-  /** The internal NLB in front of the services; the VPC link points at it. */
-  readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  /**
+   * The internal ALB in front of the services (GatehouseNetwork.loadBalancer): every integration's
+   * target. Its VPC is where the VPC link's network interfaces go.
+   */
+  readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  /**
+   * The port of the ALB listener that holds the services' rules.
+   * @default - SERVICES_LISTENER_PORT (80)
+   */
+  readonly listenerPort?: number;
+  /**
+   * The subnets of the VPC link's network interfaces.
+   * @default - the load balancer VPC's private subnets with egress
+   */
+  readonly vpcLinkSubnets?: ec2.SubnetSelection;
   /**
    * The services behind the gateway, by the name routes use.
    * @default - none; add them with `addService`
@@ -138,7 +175,7 @@ export interface MicroservicesGatewayProps {
 
 /**
  * The single entry point: a regional REST API that renders the route spec. Every route is an
- * HTTP_PROXY integration over a VPC link to its service's NLB listener, behind the JWT authorizer and
+ * HTTP_PROXY integration over a VPC link (v2) to the internal ALB, behind the JWT authorizer and
  * an API key, with its body validated against the route's schema; the integration sets the identity
  * headers from the authorizer, overriding whatever the client sent. Usage plans meter each key; access
  * logs, error logs, tracing, metrics and JSON error bodies come with it; WAF, CORS and a custom domain
@@ -147,8 +184,10 @@ export interface MicroservicesGatewayProps {
 export class MicroservicesGateway extends Construct {
   /** The REST API. */
   public readonly api: apigateway.RestApi;
-  /** The VPC link to the NLB. */
-  public readonly vpcLink: apigateway.VpcLink;
+  /** The VPC link (v2) to the ALB. */
+  public readonly vpcLink: apigwv2.VpcLink;
+  /** The VPC link's security group: out to the ALB's listener only. */
+  public readonly vpcLinkSecurityGroup: ec2.SecurityGroup;
   /** The access log group. */
   public readonly accessLogs: logs.LogGroup;
   /** Usage plans, by tier name. */
@@ -161,7 +200,9 @@ export class MicroservicesGateway extends Construct {
   public readonly domainName?: apigateway.DomainName;
 
   private readonly authorizer: JwtAuthorizer;
-  private readonly loadBalancer: elbv2.INetworkLoadBalancer;
+  private readonly loadBalancer: elbv2.IApplicationLoadBalancer;
+  private readonly listenerPort: number;
+  private readonly stageName: string;
   private readonly services = new Map<string, GatewayTarget>();
   private readonly routes: RouteSpec[] = [];
   private readonly cors?: GatewayCors;
@@ -176,6 +217,8 @@ export class MicroservicesGateway extends Construct {
     this.integrationTimeout = props.integrationTimeout ?? Duration.seconds(10);
     this.authorizer = props.authorizer;
     this.loadBalancer = props.loadBalancer;
+    this.listenerPort = props.listenerPort ?? SERVICES_LISTENER_PORT;
+    this.stageName = props.stageName ?? 'v1';
     this.cors = props.cors;
     validateThrottle('throttle', throttle);
     validateTiers(tiers);
@@ -189,7 +232,7 @@ export class MicroservicesGateway extends Construct {
       apiKeySourceType: props.apiKeySource ?? apigateway.ApiKeySourceType.HEADER,
       cloudWatchRole: true,
       deployOptions: {
-        stageName: props.stageName ?? 'v1',
+        stageName: this.stageName,
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
         accessLogFormat: apigateway.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
         tracingEnabled: true,
@@ -203,7 +246,7 @@ export class MicroservicesGateway extends Construct {
     });
     this.addPerRouteThrottles();
     this.addGatewayResponses();
-    this.vpcLink = new apigateway.VpcLink(this, 'VpcLink', { targets: [props.loadBalancer], description: 'Gatehouse API to the services NLB' });
+    ({ vpcLink: this.vpcLink, securityGroup: this.vpcLinkSecurityGroup } = this.addVpcLink(props.vpcLinkSubnets));
 
     const plans: Record<string, apigateway.UsagePlan> = {};
     const keys: Record<string, apigateway.IApiKey> = {};
@@ -253,8 +296,12 @@ export class MicroservicesGateway extends Construct {
   /** Puts a service behind the gateway under `name`, the name its routes give as `service`. */
   addService(name: string, target: GatewayTarget): void {
     if (this.services.has(name)) throw new Error(`service ${name} is already behind the gateway`);
-    if (!Token.isUnresolved(target.listenerPort) && !(Number.isInteger(target.listenerPort) && target.listenerPort >= 1 && target.listenerPort <= 65535)) {
-      throw new Error(`service ${name}: listenerPort must be a port from 1 to 65535, got ${target.listenerPort}`);
+    if (!/^[A-Za-z0-9._-]{1,128}$/.test(target.serviceName)) {
+      throw new Error(`service ${name}: serviceName must be 1 to 128 letters, digits, dots, hyphens or underscores (an x-gatehouse-service header value), got ${JSON.stringify(target.serviceName)}`);
+    }
+    if (target.listenerRule !== undefined) {
+      const rule = target.listenerRule.node.defaultChild as elbv2.CfnListenerRule;
+      rule.transforms = [{ type: 'url-rewrite', urlRewriteConfig: { rewrites: [stagePrefixRewrite(this.stageName)] } }];
     }
     this.services.set(name, target);
   }
@@ -263,6 +310,9 @@ export class MicroservicesGateway extends Construct {
   addRoutes(routes: readonly RouteSpec[]): void {
     validateRoutes([...this.routes, ...routes]);
     for (const route of routes) {
+      if (route.path.split('/')[1] === this.stageName) {
+        throw new Error(`routes: ${routeKey(route)} starts with the stage name ${this.stageName}, which the ALB takes off the path (see stagePrefixRewrite); rename the stage or the route`);
+      }
       if (!this.services.has(route.service)) {
         throw new Error(`routes: ${routeKey(route)} names the service ${route.service}, which is not behind the gateway (known: ${[...this.services.keys()].join(', ') || 'none'}); add it with addService`);
       }
@@ -288,10 +338,9 @@ export class MicroservicesGateway extends Construct {
     const integration = new apigateway.Integration({
       type: apigateway.IntegrationType.HTTP_PROXY,
       integrationHttpMethod: route.method,
-      uri: `http://${this.loadBalancer.loadBalancerDnsName}:${target.listenerPort}${route.path}`,
+      // With a VPC link v2 the host only sets the Host header; the path is the route's, and the port picks the listener.
+      uri: `http://${this.loadBalancer.loadBalancerDnsName}:${this.listenerPort}${route.path}`,
       options: {
-        connectionType: apigateway.ConnectionType.VPC_LINK,
-        vpcLink: this.vpcLink,
         timeout: this.integrationTimeout,
         requestParameters: {
           ...Object.fromEntries(parameters.map((name) => [`integration.request.path.${name}`, `method.request.path.${name}`])),
@@ -299,11 +348,12 @@ export class MicroservicesGateway extends Construct {
           [`integration.request.header.${GATEWAY_HEADERS.requestId}`]: 'context.requestId',
           [`integration.request.header.${GATEWAY_HEADERS.userId}`]: 'context.authorizer.principalId',
           [`integration.request.header.${GATEWAY_HEADERS.userScopes}`]: `context.authorizer.${AUTHORIZER_CONTEXT_KEYS.scopes}`,
+          [`integration.request.header.${GATEWAY_HEADERS.service}`]: `'${target.serviceName}'`,
         },
       },
     });
     const validators = this.requestValidators();
-    resource.addMethod(route.method, integration, {
+    const method = resource.addMethod(route.method, integration, {
       authorizer: this.authorizer.authorizer,
       authorizationType: apigateway.AuthorizationType.CUSTOM,
       apiKeyRequired: true,
@@ -320,6 +370,42 @@ export class MicroservicesGateway extends Construct {
         },
       }),
     });
+    this.connectPrivately(method);
+  }
+
+  /**
+   * The one place that makes a method's integration private over the VPC link v2. aws-cdk-lib 2.276's
+   * Integration knows only v1 links (`apigateway.IVpcLink`, an NLB), so the L1 gets ConnectionType,
+   * ConnectionId (the v2 link's id) and IntegrationTarget (the ALB's ARN, as in the put-integration
+   * example of AWS's "Set up a private integration"; the CloudFormation reference describes it as the
+   * "ALB or NLB listener", so if a deploy refuses the load balancer ARN, a listener's ARN goes here).
+   * The deployment's hash includes them, so a change redeploys the stage.
+   */
+  private connectPrivately(method: apigateway.Method): void {
+    const cfn = method.node.defaultChild as apigateway.CfnMethod;
+    const integration = { ConnectionType: 'VPC_LINK', ConnectionId: this.vpcLink.vpcLinkId, IntegrationTarget: this.loadBalancer.loadBalancerArn };
+    for (const [key, value] of Object.entries(integration)) cfn.addPropertyOverride(`Integration.${key}`, value);
+    this.api.latestDeployment?.addToLogicalId({ privateIntegration: integration });
+  }
+
+  /** The VPC link v2 in the ALB's VPC, with a security group that reaches the ALB's listener and nothing else. */
+  private addVpcLink(subnets: ec2.SubnetSelection | undefined): { vpcLink: apigwv2.VpcLink; securityGroup: ec2.SecurityGroup } {
+    const vpc = this.loadBalancer.vpc;
+    if (vpc === undefined) throw new Error('loadBalancer must know its VPC (import it with fromLookup or with a vpc): the VPC link goes in its subnets');
+    const securityGroup = withoutDefaultEgress(
+      new ec2.SecurityGroup(this, 'VpcLinkSecurityGroup', {
+        vpc,
+        description: 'Gatehouse API VPC link: out to the internal ALB listener only',
+        allowAllOutbound: false,
+      }),
+    );
+    this.loadBalancer.connections.allowFrom(securityGroup, ec2.Port.tcp(this.listenerPort), 'API Gateway VPC link to the services listener');
+    const vpcLink = new apigwv2.VpcLink(this, 'VpcLink', {
+      vpc,
+      subnets: subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [securityGroup],
+    });
+    return { vpcLink, securityGroup };
   }
 
   private requestValidators(): { body: apigateway.RequestValidator; params: apigateway.RequestValidator } {

@@ -24,14 +24,35 @@ export interface GatehouseNetworkProps {
 }
 
 /**
- * Where the services run: the VPC (made, or yours) and the internal NLB that the API's VPC link
- * reaches them through, each service on a listener of its own.
+ * Keeps a security group's only inline egress rule the one that matches no traffic (CDK's own
+ * placeholder). CDK drops that placeholder as soon as a rule to another group is added, as a separate
+ * SecurityGroupEgress resource, and a group whose SecurityGroupEgress is absent gets EC2's default
+ * allow-all egress rule: the separate rules would then add nothing to an open group.
+ */
+export function withoutDefaultEgress(securityGroup: ec2.SecurityGroup): ec2.SecurityGroup {
+  (securityGroup.node.defaultChild as ec2.CfnSecurityGroup).addPropertyOverride('SecurityGroupEgress', [
+    { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', IpProtocol: 'icmp', FromPort: 252, ToPort: 86 },
+  ]);
+  return securityGroup;
+}
+
+/** The port of the services' listener on the internal ALB: the one port the VPC link reaches. */
+export const SERVICES_LISTENER_PORT = 80;
+
+/**
+ * Where the services run: the VPC (made, or yours) and the internal Application Load Balancer that
+ * the API's VPC link (v2) reaches them through: one HTTP listener, on which each service adds a rule
+ * of its own (see Microservice). A request that no rule matches gets a JSON 404 from the ALB itself.
  */
 export class GatehouseNetwork extends Construct {
   /** The VPC. */
   public readonly vpc: ec2.IVpc;
-  /** The internal NLB in front of the services. */
-  public readonly loadBalancer: elbv2.NetworkLoadBalancer;
+  /** The internal ALB in front of the services. */
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+  /** The ALB's one listener (HTTP, SERVICES_LISTENER_PORT); services add their rules to it. */
+  public readonly listener: elbv2.ApplicationListener;
+  /** The ALB's security group: in from the VPC link only, out to the services' tasks only. */
+  public readonly loadBalancerSecurityGroup: ec2.SecurityGroup;
 
   constructor(scope: Construct, id: string, props: GatehouseNetworkProps = {}) {
     super(scope, id);
@@ -43,7 +64,7 @@ export class GatehouseNetwork extends Construct {
 
     if (props.vpc !== undefined) {
       if (props.vpc.privateSubnets.length < 2) {
-        throw new Error(`vpc must have private subnets with egress in at least two AZs for the tasks and the NLB, got ${props.vpc.privateSubnets.length}`);
+        throw new Error(`vpc must have private subnets with egress in at least two AZs for the tasks and the ALB, got ${props.vpc.privateSubnets.length}`);
       }
       this.vpc = props.vpc;
     } else {
@@ -61,18 +82,34 @@ export class GatehouseNetwork extends Construct {
       });
     }
 
-    this.loadBalancer = new elbv2.NetworkLoadBalancer(this, 'LoadBalancer', {
+    // No egress of its own: each service's allowFrom adds the one rule to its tasks' port.
+    this.loadBalancerSecurityGroup = withoutDefaultEgress(
+      new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+        vpc: this.vpc,
+        description: 'Gatehouse internal ALB: in from the API VPC link on the listener port; out to the service tasks only',
+        allowAllOutbound: false,
+      }),
+    );
+    this.loadBalancer = new elbv2.ApplicationLoadBalancer(this, 'LoadBalancer', {
       vpc: this.vpc,
       internetFacing: false,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      crossZoneEnabled: true,
-      // API Gateway's VPC link reaches the NLB over PrivateLink; with this off, its security group
-      // (which admits nothing else) does not filter that traffic, and nothing else gets in.
-      enforceSecurityGroupInboundRulesOnPrivateLinkTraffic: false,
+      securityGroup: this.loadBalancerSecurityGroup,
+      dropInvalidHeaderFields: true,
+    });
+    this.listener = this.loadBalancer.addListener('Listener', {
+      port: SERVICES_LISTENER_PORT,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      // The VPC link's security group is admitted by the gateway, not the world.
+      open: false,
+      defaultAction: elbv2.ListenerAction.fixedResponse(404, {
+        contentType: 'application/json',
+        messageBody: '{"error":{"code":"NOT_FOUND","message":"no service serves this request"}}',
+      }),
     });
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
-      reason: 'NLB access logs record TLS listeners only; these are TCP listeners inside the VPC, and the API access log records every request',
+      reason: 'Internal ALB reached only through the API VPC link; the API access log records every request with its id, and ALB access logs would need a bucket of their own',
     });
   }
 }

@@ -5,10 +5,18 @@
 export const GATEWAY_HEADERS = {
   /** Correlates logs of the gateway and every service a request touches. */
   requestId: 'x-request-id',
-  /** The caller: the token's `sub`. */
+  /**
+   * The caller, from the authorizer's principal: the token's `sub` with one issuer; with several,
+   * `sub` qualified by its issuer (see lambda/authorizer/identity.ts), so that two issuers' users never share an id.
+   */
   userId: 'x-user-id',
   /** The caller's scopes, space-separated. */
   userScopes: 'x-user-scopes',
+  /**
+   * Which service a request is for: set by the gateway's integration from the route's service, and
+   * matched by that service's rule on the internal ALB. Never read by the services.
+   */
+  service: 'x-gatehouse-service',
 } as const;
 
 /** Makes a POST safe to retry (IETF draft-ietf-httpapi-idempotency-key-header). */

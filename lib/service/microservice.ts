@@ -11,6 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import type { ServiceRegistry } from '../registry/service-registry';
+import { GATEWAY_HEADERS } from '../routes/headers';
 import { SERVICE_ENV } from '../runtime-env';
 import { bundleServiceSync, SERVICE_BUNDLE_FILES } from './service-bundle';
 
@@ -54,10 +55,14 @@ export interface MicroserviceProps {
   readonly cluster: ecs.ICluster;
   /** The registry ECS registers the tasks in. */
   readonly registry: ServiceRegistry;
-  /** The shared internal NLB; it must have a security group, which is what the tasks admit. */
-  readonly loadBalancer: elbv2.INetworkLoadBalancer;
-  /** This service's own listener port on the NLB (the gateway's integrations point at it). */
-  readonly listenerPort: number;
+  /**
+   * The shared internal ALB's listener (GatehouseNetwork.listener). The service adds a rule to it
+   * that forwards the requests the gateway marks with `x-gatehouse-service: {serviceName}`, and its
+   * tasks admit the listener's security groups.
+   */
+  readonly listener: elbv2.IApplicationListener;
+  /** This service's rule priority on the listener, 1 to 50000: unique per listener. */
+  readonly listenerPriority: number;
   /**
    * The port the service listens on in its task (its PORT).
    * @default - 8080
@@ -104,7 +109,7 @@ export interface MicroserviceProps {
    */
   readonly logRetention?: logs.RetentionDays;
   /**
-   * How long ECS ignores failing NLB health checks of a task that just started.
+   * How long ECS ignores failing ALB health checks of a task that just started.
    * @default - Duration.seconds(60)
    */
   readonly healthCheckGracePeriod?: Duration;
@@ -126,7 +131,7 @@ export interface MicroserviceProps {
   readonly nodeImage?: string;
 }
 
-/** Drain on the NLB before ECS stops a deregistered task: shorter than the services' own 25 s drain. */
+/** Drain on the ALB before ECS stops a deregistered task: shorter than the services' own 25 s drain. */
 const DEREGISTRATION_DELAY = Duration.seconds(15);
 /** What the service keeps of the stop timeout, so it exits on its own before SIGKILL. */
 const SHUTDOWN_MARGIN = Duration.seconds(5);
@@ -151,12 +156,12 @@ function steps(min: number, max: number, step: number): { sizes: number[]; rule:
   return { sizes: Array.from({ length: (max - min) / step + 1 }, (_, index) => min + index * step), rule: `from ${min} to ${max} in steps of ${step}` };
 }
 
-/** Listener ports already taken, per load balancer, within this app. */
-const takenListenerPorts = new WeakMap<elbv2.INetworkLoadBalancer, Map<number, string>>();
+/** Rule priorities already taken, per listener, within this app: the ALB would refuse a second one at deploy. */
+const takenPriorities = new WeakMap<elbv2.IApplicationListener, Map<number, string>>();
 
 /**
  * One microservice on ECS Fargate (ARM64), built from its esbuild bundle: registered in Cloud Map
- * by ECS, behind its own listener of the shared internal NLB, health-checked by the NLB and by ECS,
+ * by ECS, behind a rule of its own on the shared internal ALB's listener, health-checked by the ALB and by ECS,
  * autoscaled on CPU, logging to CloudWatch, deployed with a circuit breaker that rolls back.
  *
  * The task role starts empty: `useTable` and `useServiceDiscovery` set a variable and grant what it
@@ -171,10 +176,10 @@ export class Microservice extends Construct implements ec2.IConnectable {
   public readonly container: ecs.ContainerDefinition;
   /** The image: the bundle and a Dockerfile, built at deploy. */
   public readonly imageAsset: ecrAssets.DockerImageAsset;
-  /** The service's listener on the NLB. */
-  public readonly listener: elbv2.NetworkListener;
+  /** The service's rule on the ALB listener. */
+  public readonly listenerRule: elbv2.ApplicationListenerRule;
   /** The target group of the tasks (target type IP). */
-  public readonly targetGroup: elbv2.NetworkTargetGroup;
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
   /** The Cloud Map service ECS registers the tasks in. */
   public readonly cloudMapService: servicediscovery.Service;
   /** The container logs. */
@@ -193,8 +198,8 @@ export class Microservice extends Construct implements ec2.IConnectable {
   public readonly registry: ServiceRegistry;
   /** The service's name in Cloud Map. */
   public readonly serviceName: string;
-  /** The service's listener port on the NLB. */
-  public readonly listenerPort: number;
+  /** The service's rule priority on the ALB listener. */
+  public readonly listenerPriority: number;
   /** The port the container listens on. */
   public readonly containerPort: number;
 
@@ -215,7 +220,7 @@ export class Microservice extends Construct implements ec2.IConnectable {
     const healthCheckGracePeriod = props.healthCheckGracePeriod ?? Duration.seconds(60);
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     validateName(props.serviceName);
-    validatePort('listenerPort', props.listenerPort);
+    validatePriority(props.listenerPriority);
     validatePort('containerPort', containerPort);
     validateFargateSize(cpu, memoryLimitMiB);
     validateCounts(desiredCount, minCapacity, maxCapacity);
@@ -227,14 +232,11 @@ export class Microservice extends Construct implements ec2.IConnectable {
     for (const name of Object.keys(props.environment ?? {})) {
       if (MANAGED_ENV.includes(name)) throw new Error(`environment must not set ${name}: the construct sets it from containerPort and stopTimeout`);
     }
-    if (props.loadBalancer.connections.securityGroups.length === 0) {
-      throw new Error('loadBalancer must have a security group: the tasks admit traffic from it and nothing else');
-    }
-    this.claimListenerPort(props.loadBalancer, props.listenerPort);
+    this.claimPriority(props.listener, props.listenerPriority);
 
     this.serviceName = props.serviceName;
     this.registry = props.registry;
-    this.listenerPort = props.listenerPort;
+    this.listenerPriority = props.listenerPriority;
     this.containerPort = containerPort;
     const vpc = props.cluster.vpc;
 
@@ -297,13 +299,13 @@ export class Microservice extends Construct implements ec2.IConnectable {
 
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
-      description: `Gatehouse ${props.serviceName} tasks: in from the NLB and allowed services on ${containerPort}; out HTTPS`,
+      description: `Gatehouse ${props.serviceName} tasks: in from the ALB and allowed services on ${containerPort}; out HTTPS`,
       allowAllOutbound: false,
     });
     // AWS APIs (DynamoDB, Cloud Map, ECR, CloudWatch Logs) are HTTPS; allowFrom adds the service-to-service ports.
     this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
     this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(containerPort) });
-    this.connections.allowFrom(props.loadBalancer, ec2.Port.tcp(containerPort), `NLB to ${props.serviceName} (traffic and health checks)`);
+    this.connections.allowFrom(props.listener, ec2.Port.tcp(containerPort), `ALB to ${props.serviceName} (traffic and health checks)`);
 
     this.service = new ecs.FargateService(this, 'Resource', {
       cluster: props.cluster,
@@ -319,6 +321,9 @@ export class Microservice extends Construct implements ec2.IConnectable {
       enableExecuteCommand: false,
       healthCheckGracePeriod,
     });
+    // Tasks pull their image and reach AWS APIs through the NAT: a service created before the private
+    // subnets' default route exists starts tasks that cannot pull, and the circuit breaker rolls back.
+    this.service.node.addDependency(vpc.selectSubnets(vpcSubnets).internetConnectivityEstablished);
     this.cloudMapService = this.service.enableCloudMap({
       cloudMapNamespace: props.registry.namespace,
       name: props.serviceName,
@@ -332,17 +337,16 @@ export class Microservice extends Construct implements ec2.IConnectable {
       dnsTtl: Duration.seconds(10),
     });
 
-    this.targetGroup = new elbv2.NetworkTargetGroup(this, 'TargetGroup', {
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc,
       port: containerPort,
-      protocol: elbv2.Protocol.TCP,
+      protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.IP,
       deregistrationDelay: DEREGISTRATION_DELAY,
-      // The tasks admit the NLB's security group, so they need not see client addresses.
-      preserveClientIp: false,
       healthCheck: {
         protocol: elbv2.Protocol.HTTP,
         path: '/health',
+        healthyHttpCodes: '200',
         interval: Duration.seconds(10),
         timeout: Duration.seconds(5),
         healthyThresholdCount: 2,
@@ -350,11 +354,13 @@ export class Microservice extends Construct implements ec2.IConnectable {
       },
     });
     this.targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: this.container.containerName, containerPort }));
-    this.listener = new elbv2.NetworkListener(this, 'Listener', {
-      loadBalancer: props.loadBalancer,
-      port: props.listenerPort,
-      protocol: elbv2.Protocol.TCP,
-      defaultTargetGroups: [this.targetGroup],
+    // The gateway sets this header on every integration request, from the route's service (a mapped
+    // header replaces a client's); routing on it keeps the ALB's rules independent of the route paths.
+    this.listenerRule = new elbv2.ApplicationListenerRule(this, 'ListenerRule', {
+      listener: props.listener,
+      priority: props.listenerPriority,
+      conditions: [elbv2.ListenerCondition.httpHeader(GATEWAY_HEADERS.service, [props.serviceName])],
+      targetGroups: [this.targetGroup],
     });
 
     this.scaling = this.service.autoScaleTaskCount({ minCapacity, maxCapacity });
@@ -438,13 +444,13 @@ export class Microservice extends Construct implements ec2.IConnectable {
     this.container.addEnvironment(name, value);
   }
 
-  private claimListenerPort(loadBalancer: elbv2.INetworkLoadBalancer, port: number): void {
-    if (Token.isUnresolved(port)) return;
-    const taken = takenListenerPorts.get(loadBalancer) ?? new Map<number, string>();
-    const owner = taken.get(port);
-    if (owner !== undefined) throw new Error(`listenerPort ${port} is already taken on this load balancer by ${owner}; each service needs a listener of its own`);
-    taken.set(port, this.node.path);
-    takenListenerPorts.set(loadBalancer, taken);
+  private claimPriority(listener: elbv2.IApplicationListener, priority: number): void {
+    if (Token.isUnresolved(priority)) return;
+    const taken = takenPriorities.get(listener) ?? new Map<number, string>();
+    const owner = taken.get(priority);
+    if (owner !== undefined) throw new Error(`listenerPriority ${priority} is already taken on this listener by ${owner}; each service needs a rule priority of its own`);
+    taken.set(priority, this.node.path);
+    takenPriorities.set(listener, taken);
   }
 }
 
@@ -463,6 +469,7 @@ function stageImage(scope: Construct, entry: string, nodeImage: string): string 
     // `cdk deploy OtherStack` and tests that skip bundling leave this stack's image unbuilt.
     if (Stack.of(scope).bundlingRequired) bundleServiceSync(entry, work);
     fs.writeFileSync(path.join(work, 'Dockerfile'), dockerfile(nodeImage));
+    makeWorldReadable(work);
     const dir = path.join(root, `service-image.${FileSystem.fingerprint(work)}`);
     if (fs.existsSync(dir)) {
       fs.rmSync(work, { recursive: true, force: true });
@@ -473,6 +480,25 @@ function stageImage(scope: Construct, entry: string, nodeImage: string): string 
   } catch (error) {
     fs.rmSync(work, { recursive: true, force: true });
     throw error;
+  }
+}
+
+/** Mode of the staged files: COPY keeps it, and the image's non-root user must read them. */
+export const IMAGE_FILE_MODE = 0o644;
+/** Mode of the staged folder. */
+export const IMAGE_DIRECTORY_MODE = 0o755;
+
+/**
+ * Sets the staged files' modes whatever the host's umask: COPY keeps a file's mode, so a bundle
+ * written under umask 077 (0600, owned by root in the image) would be unreadable to the `node` user,
+ * and every task would crash-loop. Modes are set before the fingerprint, so the hash stays the same.
+ */
+function makeWorldReadable(directory: string): void {
+  fs.chmodSync(directory, IMAGE_DIRECTORY_MODE);
+  for (const entry of fs.readdirSync(directory, { withFileTypes: true })) {
+    const file = path.join(directory, entry.name);
+    if (entry.isDirectory()) makeWorldReadable(file);
+    else fs.chmodSync(file, IMAGE_FILE_MODE);
   }
 }
 
@@ -497,6 +523,11 @@ function validateName(name: string): void {
   if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
     throw new Error(`serviceName must be a DNS label (lower-case letters, digits, inner hyphens, up to 63, starting with a letter), got ${JSON.stringify(name)}`);
   }
+}
+
+function validatePriority(priority: number): void {
+  if (Token.isUnresolved(priority)) return;
+  if (!(Number.isInteger(priority) && priority >= 1 && priority <= 50_000)) throw new Error(`listenerPriority must be a whole number from 1 to 50000 (ALB rule priorities), got ${priority}`);
 }
 
 function validatePort(name: string, port: number): void {

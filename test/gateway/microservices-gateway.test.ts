@@ -6,28 +6,28 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { JwtAuthorizer } from '../../lib/auth/jwt-authorizer';
 import { GATEWAY_ERRORS } from '../../lib/gateway/gateway-errors';
-import { MicroservicesGateway } from '../../lib/gateway/microservices-gateway';
+import { MicroservicesGateway, stagePrefixRewrite } from '../../lib/gateway/microservices-gateway';
+import { GatehouseNetwork } from '../../lib/network/gatehouse-network';
 import type { MicroservicesGatewayProps } from '../../lib/gateway/microservices-gateway';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import { awsSolutionsFindings } from '../support/cdk';
 import { methodsOf } from '../support/templates';
 
-const SERVICES = { product: { listenerPort: 8081 }, order: { listenerPort: 8082 } };
+const SERVICES = { product: { serviceName: 'product' }, order: { serviceName: 'order' } };
 const DEFAULT_TIER = { name: 'basic', rateLimit: 10, burstLimit: 20 };
 
 function build(props: Partial<MicroservicesGatewayProps> = {}, outdir?: string) {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] }, ...(outdir !== undefined && { outdir }) });
   const stack = new Stack(app, 'Stack', { env: { account: '123456789012', region: 'eu-west-1' } });
-  const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 0 });
-  const loadBalancer = new elbv2.NetworkLoadBalancer(stack, 'Nlb', { vpc, internetFacing: false });
+  const network = new GatehouseNetwork(stack, 'Network');
+  const loadBalancer = network.loadBalancer;
   const authorizer = new JwtAuthorizer(stack, 'Jwt', { issuers: [{ issuer: 'https://issuer.example.com', audience: 'api' }] });
   const gateway = new MicroservicesGateway(stack, 'Gateway', { authorizer, loadBalancer, services: SERVICES, routes: GATEHOUSE_ROUTES, ...props });
-  return { app, stack, gateway, authorizer, loadBalancer };
+  return { app, stack, gateway, authorizer, loadBalancer, network };
 }
 
 describe('defaults', () => {
@@ -39,9 +39,8 @@ describe('defaults', () => {
     expect([...methods.keys()].sort()).toEqual(GATEHOUSE_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
   });
 
-  it.each(GATEHOUSE_ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))('%s: authorizer, API key, validator, proxy to its listener, identity headers', (key, route) => {
+  it.each(GATEHOUSE_ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))('%s: authorizer, API key, validator, private integration to the ALB, identity and service headers', (key, route) => {
     const method = methods.get(key) as Record<string, unknown> & { RequestModels: Record<string, { Ref: string }> };
-    const port = SERVICES[route.service as keyof typeof SERVICES].listenerPort;
     const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
     expect(method).toMatchObject({
       AuthorizationType: 'CUSTOM',
@@ -53,14 +52,18 @@ describe('defaults', () => {
         Type: 'HTTP_PROXY',
         IntegrationHttpMethod: route.method,
         ConnectionType: 'VPC_LINK',
-        ConnectionId: { Ref: expect.stringMatching(/^GatewayVpcLink/) },
+        // The v2 link's id, and the ALB as the target: the L1 override of connectPrivately.
+        ConnectionId: { Ref: expect.stringMatching(/^GatewayVpcLink[0-9A-F]{8}$/) },
+        IntegrationTarget: { Ref: expect.stringMatching(/^NetworkLoadBalancer/) },
         TimeoutInMillis: 10000,
-        Uri: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^Nlb/), 'DNSName'] }, `:${port}${route.path}`]] },
+        // The route's own path, on the listener's port: the Host header and the path the ALB gets.
+        Uri: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLoadBalancer/), 'DNSName'] }, `:80${route.path}`]] },
         RequestParameters: {
           ...Object.fromEntries(parameters.map((name) => [`integration.request.path.${name}`, `method.request.path.${name}`])),
           'integration.request.header.x-request-id': 'context.requestId',
           'integration.request.header.x-user-id': 'context.authorizer.principalId',
           'integration.request.header.x-user-scopes': 'context.authorizer.scopes',
+          'integration.request.header.x-gatehouse-service': `'${route.service}'`,
         },
       },
     });
@@ -77,8 +80,36 @@ describe('defaults', () => {
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: false, ValidateRequestParameters: true });
   });
 
-  it('links to the NLB and is regional, reading API keys from the header', () => {
-    template.hasResourceProperties('AWS::ApiGateway::VpcLink', { TargetArns: [{ Ref: Match.stringLikeRegexp('^Nlb') }] });
+  it('links over a VPC link v2 in the private subnets, with a security group that reaches only the ALB listener; no v1 link, no NLB', () => {
+    template.resourceCountIs('AWS::ApiGateway::VpcLink', 0);
+    template.resourceCountIs('AWS::ApiGatewayV2::VpcLink', 1);
+    const link = Object.values(template.findResources('AWS::ApiGatewayV2::VpcLink'))[0].Properties as { SubnetIds: { Ref: string }[]; SecurityGroupIds: { 'Fn::GetAtt': [string, string] }[] };
+    expect(link.SubnetIds.map((subnet) => subnet.Ref).sort()).toEqual([expect.stringMatching(/^NetworkVpcprivateSubnet1Subnet/), expect.stringMatching(/^NetworkVpcprivateSubnet2Subnet/)]);
+    const [linkGroup] = link.SecurityGroupIds.map((group) => group['Fn::GetAtt'][0]);
+    expect(linkGroup).toMatch(/^GatewayVpcLinkSecurityGroup/);
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    template.resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'network' }, 0);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Type: 'application', Scheme: 'internal' });
+    // Out: the link's group reaches the ALB's group on the listener port, and nothing else.
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      GroupDescription: Match.stringLikeRegexp('VPC link'),
+      SecurityGroupEgress: [{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', FromPort: 252, IpProtocol: 'icmp', ToPort: 86 }],
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      GroupId: { 'Fn::GetAtt': [linkGroup, 'GroupId'] },
+      DestinationSecurityGroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NetworkLoadBalancerSecurityGroup'), 'GroupId'] },
+      FromPort: 80,
+      ToPort: 80,
+    });
+    template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^NetworkLoadBalancerSecurityGroup'), 'GroupId'] },
+      SourceSecurityGroupId: { 'Fn::GetAtt': [linkGroup, 'GroupId'] },
+      FromPort: 80,
+      ToPort: 80,
+    });
+  });
+
+  it('is regional, reading API keys from the header', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] }, ApiKeySourceType: 'HEADER' });
   });
 
@@ -178,13 +209,44 @@ describe('options', () => {
 
   it("addService and addRoutes put another team's service behind the same gateway and authorizer", () => {
     const { stack, gateway } = build();
-    gateway.addService('billing', { listenerPort: 8090 });
+    gateway.addService('billing', { serviceName: 'billing-v2' });
     gateway.addRoutes([{ method: 'GET', path: '/invoices/{invoiceId}', service: 'billing', scopes: ['invoices:read'] }]);
     const template = Template.fromStack(stack);
     expect(methodsOf(template).get('GET /invoices/{invoiceId}')).toMatchObject({
       AuthorizationType: 'CUSTOM',
-      Integration: { Uri: { 'Fn::Join': ['', ['http://', expect.anything(), ':8090/invoices/{invoiceId}']] } },
+      Integration: {
+        Uri: { 'Fn::Join': ['', ['http://', expect.anything(), ':80/invoices/{invoiceId}']] },
+        RequestParameters: expect.objectContaining({ 'integration.request.header.x-gatehouse-service': "'billing-v2'" }),
+      },
     });
+  });
+
+  it("takes the stage off the path on each service's ALB rule, so the service sees exactly the route's path", () => {
+    const { stack, network } = build({ services: {}, routes: undefined, stageName: 'prod' });
+    const group = new elbv2.ApplicationTargetGroup(stack, 'Targets', { vpc: network.vpc, port: 8080, protocol: elbv2.ApplicationProtocol.HTTP, targetType: elbv2.TargetType.IP });
+    const rule = new elbv2.ApplicationListenerRule(stack, 'Rule', {
+      listener: network.listener,
+      priority: 5,
+      conditions: [elbv2.ListenerCondition.httpHeader('x-gatehouse-service', ['billing'])],
+      targetGroups: [group],
+    });
+    const gateway = stack.node.findChild('Gateway') as MicroservicesGateway;
+    gateway.addService('billing', { serviceName: 'billing', listenerRule: rule });
+    gateway.addRoutes([{ method: 'GET', path: '/invoices/{invoiceId}', service: 'billing', scopes: [] }]);
+    Template.fromStack(stack).hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 5,
+      Transforms: [{ Type: 'url-rewrite', UrlRewriteConfig: { Rewrites: [{ Regex: '^/prod(/.*)$', Replace: '$1' }] } }],
+    });
+  });
+
+  it.each([
+    ['/v1/products/abc', '/products/abc'],
+    ['/v1/orders?limit=5', '/orders?limit=5'],
+    ['/products/abc', '/products/abc'],
+    ['/v1products', '/v1products'],
+  ])('the stage rewrite, applied as the ALB applies it (unmatched: unchanged), turns %s into %s', (sent, seen) => {
+    const { regex, replace } = stagePrefixRewrite('v1');
+    expect(sent.replace(new RegExp(regex), replace)).toBe(seen);
   });
 });
 
@@ -201,7 +263,8 @@ describe('validation at synth', () => {
     ['a stage throttle without a burst', { throttle: { rateLimit: 10 } as never }, /throttle.burstLimit must be a whole number/],
     ['an integration timeout over 29 s', { integrationTimeout: Duration.seconds(30) }, /integrationTimeout must be from 50 ms to 29 seconds, got 30 seconds/],
     ['a WAF rate limit under AWS minimum', { waf: { rateLimitPerFiveMinutes: 5 } }, /waf.rateLimitPerFiveMinutes must be a whole number from 10/],
-    ['a listener port out of range', { services: { ...SERVICES, product: { listenerPort: 70000 } } }, /service product: listenerPort must be a port from 1 to 65535, got 70000/],
+    ['a service name that is no header value', { services: { ...SERVICES, product: { serviceName: 'prod uct' } } }, /service product: serviceName must be 1 to 128 letters.*got "prod uct"/],
+    ['a route that starts with the stage name', { routes: [{ ...route, path: '/v1/things' }] }, /routes: GET \/v1\/things starts with the stage name v1, which the ALB takes off the path/],
   ])('%s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
   });
@@ -210,10 +273,9 @@ describe('cdk-nag AwsSolutions', () => {
   it('finds nothing in the gateway or the authorizer that is not fixed or acknowledged with a reason', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-gateway-nag-'));
     try {
-      // The bare VPC and NLB of this test have findings of their own; only ours matter here.
+      // Only the gateway's and the authorizer's findings are this test's (the network has its own test).
       const findings = awsSolutionsFindings(build({}, outdir).app, outdir);
-      expect(findings.length).toBeGreaterThan(0);
-      expect(findings.filter((finding) => / Stack\/(Gateway|Jwt)\//.test(finding))).toEqual([]);
+      expect(findings.filter((finding) => / Stack\/(Gateway|Jwt|Network)\//.test(finding))).toEqual([]);
     } finally {
       fs.rmSync(outdir, { recursive: true, force: true });
     }

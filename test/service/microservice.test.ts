@@ -23,7 +23,7 @@ import type { TableDefinition } from '../../lib/data/tables';
 import { ServiceRegistry } from '../../lib/registry/service-registry';
 import { SERVICES } from '../../lib/routes/gatehouse-routes';
 import { SERVICE_ENV } from '../../lib/runtime-env';
-import { DEFAULT_NODE_IMAGE, Microservice } from '../../lib/service/microservice';
+import { DEFAULT_NODE_IMAGE, IMAGE_FILE_MODE, Microservice } from '../../lib/service/microservice';
 import type { MicroserviceProps } from '../../lib/service/microservice';
 import { SERVICE_ENTRIES } from '../../lib/service/service-bundle';
 import { acknowledgements, awsSolutionsFindings, projectApp } from '../support/cdk';
@@ -32,22 +32,28 @@ import { startProcess } from '../support/processes';
 import type { ServiceProcess } from '../support/processes';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };
-const PRODUCT_PORT = 8081;
-const ORDER_PORT = 8082;
+const PRODUCT_PRIORITY = 10;
+const ORDER_PRIORITY = 20;
 
 type Properties = Record<string, unknown>;
 
+/** An internal ALB with one HTTP listener, as GatehouseNetwork makes it. */
+function alb(stack: Stack, vpc: ec2.IVpc, securityGroup?: ec2.ISecurityGroup) {
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc, internetFacing: false, ...(securityGroup !== undefined && { securityGroup }) });
+  const listener = loadBalancer.addListener('Listener', { port: 80, open: false, defaultAction: elbv2.ListenerAction.fixedResponse(404) });
+  return { loadBalancer, listener };
+}
+
 /**
- * A test stack as Gatehouse's: a two-AZ VPC, a cluster with Container Insights, an internal NLB
- * (with its default security group, a feature flag of cdk.json), the tables, the registry, and the
- * product and order services wired as the app wires them.
+ * A test stack as Gatehouse's: a two-AZ VPC, a cluster with Container Insights, an internal ALB
+ * with one listener, the tables, the registry, and the product and order services wired as the app wires them.
  */
 function build(options: { app?: App; product?: Partial<MicroserviceProps>; order?: boolean } = {}) {
   const app = options.app ?? projectApp({ bundle: false });
   const stack = new Stack(app, 'Stack', { env: ENV });
   const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
-  const loadBalancer = new elbv2.NetworkLoadBalancer(stack, 'Nlb', { vpc, internetFacing: false });
+  const { loadBalancer, listener } = alb(stack, vpc);
   const table = (definition: TableDefinition) =>
     new dynamodb.TableV2(stack, definition.id, {
       partitionKey: { name: definition.partitionKey.name, type: dynamodb.AttributeType.STRING },
@@ -58,19 +64,19 @@ function build(options: { app?: App; product?: Partial<MicroserviceProps>; order
     });
   const tables = { products: table(PRODUCTS_TABLE), orders: table(ORDERS_TABLE), idempotency: table(IDEMPOTENCY_TABLE) };
   const registry = new ServiceRegistry(stack, 'Registry', { vpc });
-  const common = { cluster, registry, loadBalancer };
+  const common = { cluster, registry, listener };
 
-  const product = new Microservice(stack, 'Product', { ...common, serviceName: SERVICES.product, entry: SERVICE_ENTRIES.product, listenerPort: PRODUCT_PORT, ...options.product });
+  const product = new Microservice(stack, 'Product', { ...common, serviceName: SERVICES.product, entry: SERVICE_ENTRIES.product, listenerPriority: PRODUCT_PRIORITY, ...options.product });
   product.useTable(SERVICE_ENV.productsTable, tables.products, 'readWrite');
   let order: Microservice | undefined;
   if (options.order !== false) {
-    order = new Microservice(stack, 'Order', { ...common, serviceName: SERVICES.order, entry: SERVICE_ENTRIES.order, listenerPort: ORDER_PORT });
+    order = new Microservice(stack, 'Order', { ...common, serviceName: SERVICES.order, entry: SERVICE_ENTRIES.order, listenerPriority: ORDER_PRIORITY });
     order.useTable(SERVICE_ENV.ordersTable, tables.orders, 'readWrite', { indexes: [ORDERS_BY_CUSTOMER_INDEX] });
     order.useTable(SERVICE_ENV.idempotencyTable, tables.idempotency, 'readWrite');
     order.useServiceDiscovery(product);
     order.allowFrom(loadBalancer);
   }
-  return { app, stack, vpc, cluster, loadBalancer, tables, registry, product, order };
+  return { app, stack, vpc, cluster, loadBalancer, listener, tables, registry, product, order };
 }
 
 /** The synthesized properties of a construct's CloudFormation resource. */
@@ -106,7 +112,7 @@ function imageContext(outdir: string, service: Microservice): { directory: strin
 describe('the product and order services', () => {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-microservice-'));
   const built = build({ app: projectApp({ outdir }) });
-  const { stack, product, registry, loadBalancer, tables } = built;
+  const { stack, product, registry, loadBalancer, listener, tables } = built;
   const order = defined(built.order);
   const template = Template.fromStack(stack);
   const of = (construct: IConstruct) => propertiesOf(template, stack, construct);
@@ -269,31 +275,41 @@ describe('the product and order services', () => {
     template.resourceCountIs('AWS::ServiceDiscovery::Service', 2);
   });
 
-  it('puts each service behind its own NLB listener, forwarding to IP targets checked on HTTP /health', () => {
-    for (const [service, port] of [[product, PRODUCT_PORT], [order, ORDER_PORT]] as const) {
-      expect(of(service.listener)).toEqual({
-        LoadBalancerArn: { Ref: logicalIdOf(stack, loadBalancer) },
-        Port: port,
-        Protocol: 'TCP',
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(stack, service.targetGroup) } }],
+  it("puts each service behind a rule of its own on the ALB's listener, matching the gateway's service header, forwarding to IP targets checked on HTTP /health", () => {
+    for (const [service, priority] of [[product, PRODUCT_PRIORITY], [order, ORDER_PRIORITY]] as const) {
+      expect(of(service.listenerRule)).toEqual({
+        ListenerArn: { Ref: logicalIdOf(stack, listener) },
+        Priority: priority,
+        Conditions: [{ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-gatehouse-service', Values: [service.serviceName] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(stack, service.targetGroup) } }],
       });
       expect(of(service.targetGroup)).toMatchObject({
         TargetType: 'ip',
-        Protocol: 'TCP',
+        Protocol: 'HTTP',
         Port: 8080,
         HealthCheckProtocol: 'HTTP',
         HealthCheckPath: '/health',
+        Matcher: { HttpCode: '200' },
         HealthCheckIntervalSeconds: 10,
         HealthyThresholdCount: 2,
         UnhealthyThresholdCount: 2,
-        TargetGroupAttributes: [
-          { Key: 'deregistration_delay.timeout_seconds', Value: '15' },
-          { Key: 'preserve_client_ip.enabled', Value: 'false' },
-        ],
+        // Shorter than the 25 s the service drains for after SIGTERM (stopTimeout 30 s less 5).
+        TargetGroupAttributes: expect.arrayContaining([{ Key: 'deregistration_delay.timeout_seconds', Value: '15' }]),
       });
       expect(of(service.service).LoadBalancers).toEqual([{ ContainerName: service.serviceName, ContainerPort: 8080, TargetGroupArn: { Ref: logicalIdOf(stack, service.targetGroup) } }]);
-      expect(service.listenerPort).toBe(port);
+      expect(service.listenerPriority).toBe(priority);
       expect(service.containerPort).toBe(8080);
+    }
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
+    template.resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', { Protocol: 'TCP' }, 0);
+  });
+
+  it("waits for the private subnets' default route before creating the services, so the first tasks can pull their image", () => {
+    const routes = built.vpc.privateSubnets.map((subnet) => stack.getLogicalId((subnet as ec2.PrivateSubnet).node.findChild('DefaultRoute') as CfnElement));
+    expect(routes).toHaveLength(2);
+    for (const service of [product, order]) {
+      const dependsOn = (template.toJSON() as { Resources: Record<string, { DependsOn?: string[] }> }).Resources[logicalIdOf(stack, service.service)].DependsOn ?? [];
+      expect(dependsOn).toEqual(expect.arrayContaining(routes));
     }
   });
 
@@ -386,7 +402,7 @@ describe('the product and order services', () => {
     ]);
   });
 
-  it('admits the NLB to both services and the order service to the product service, on the container port only', () => {
+  it('admits the ALB to both services and the order service to the product service, on the container port only', () => {
     const nlbGroup = { 'Fn::GetAtt': [logicalIdOf(stack, loadBalancer.connections.securityGroups[0]), 'GroupId'] };
     const ingressOf = (service: Microservice) =>
       Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
@@ -476,6 +492,28 @@ describe('overrides', () => {
   });
 });
 
+describe('image files', () => {
+  it("are readable by the image's non-root user whatever the build host's umask (077 here)", () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-microservice-umask-'));
+    const previous = process.umask(0o077);
+    try {
+      const { app, product } = build({ app: projectApp({ outdir }), order: false });
+      app.synth();
+      const { directory } = imageContext(outdir, product);
+      // The context folder's own mode never reaches the image: COPY names files, into WORKDIR's 0755 /app.
+      const files = fs.readdirSync(directory).sort();
+      expect(files).toEqual(['Dockerfile', 'server.js', 'server.js.map']);
+      for (const file of files) expect([file, fs.statSync(path.join(directory, file)).mode & 0o777]).toEqual([file, IMAGE_FILE_MODE]);
+      // Readable by others (the node user is not the files' owner in the image), writable by nobody but the owner.
+      expect(IMAGE_FILE_MODE & 0o004).toBe(0o004);
+      expect(IMAGE_FILE_MODE & 0o022).toBe(0);
+    } finally {
+      process.umask(previous);
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('useTable', () => {
   it('grants read access without writes, and only the named indexes, each by ARN', () => {
     const { stack, product, tables } = build({ order: false });
@@ -523,8 +561,8 @@ describe('useTable', () => {
 
 describe('useServiceDiscovery and allowFrom', () => {
   it('name another variable for the target when asked, keep one DISCOVERY_NAMESPACE, and reject discovering oneself', () => {
-    const { stack, cluster, registry, loadBalancer, product, order } = build();
-    const inventory = new Microservice(stack, 'Inventory', { serviceName: 'inventory', entry: SERVICE_ENTRIES.product, cluster, registry, loadBalancer, listenerPort: 8083 });
+    const { stack, cluster, registry, listener, product, order } = build();
+    const inventory = new Microservice(stack, 'Inventory', { serviceName: 'inventory', entry: SERVICE_ENTRIES.product, cluster, registry, listener, listenerPriority: 30 });
     defined(order).useServiceDiscovery(inventory, { serviceNameEnvVar: 'INVENTORY_SERVICE_NAME' });
     const template = Template.fromStack(stack);
     const [container] = propertiesOf(template, stack, defined(order).taskDefinition).ContainerDefinitions as Properties[];
@@ -540,8 +578,8 @@ describe('useServiceDiscovery and allowFrom', () => {
 
 describe('validation at synth', () => {
   it.each<[string, Partial<MicroserviceProps>, RegExp]>([
-    ['a listener port of 0', { listenerPort: 0 }, /listenerPort must be a port from 1 to 65535, got 0/],
-    ['a listener port over 65535', { listenerPort: 65536 }, /listenerPort must be a port from 1 to 65535, got 65536/],
+    ['a rule priority of 0', { listenerPriority: 0 }, /listenerPriority must be a whole number from 1 to 50000 \(ALB rule priorities\), got 0/],
+    ['a rule priority over 50000', { listenerPriority: 50001 }, /listenerPriority must be a whole number from 1 to 50000 \(ALB rule priorities\), got 50001/],
     ['a fractional container port', { containerPort: 80.5 }, /containerPort must be a port from 1 to 65535, got 80.5/],
     ['one task', { desiredCount: 1 }, /desiredCount must be at least 2, so that each of two Availability Zones runs a task .* got 1/],
     ['a minimum of one task', { minCapacity: 1 }, /minCapacity must be at least 2, so that each of two Availability Zones runs a task .* got 1/],
@@ -560,7 +598,7 @@ describe('validation at synth', () => {
     ['a service name that is no DNS label', { serviceName: 'Product_Service' }, /serviceName must be a DNS label .* got "Product_Service"/],
     ['a base image reference with a line break', { nodeImage: 'node:24\nUSER root' }, /nodeImage must be an image reference without spaces or line breaks/],
     ['an environment that sets PORT', { environment: { PORT: '80' } }, /environment must not set PORT: the construct sets it from containerPort and stopTimeout/],
-    ["the order service's listener port", { listenerPort: ORDER_PORT }, /listenerPort 8082 is already taken on this load balancer by Stack\/Order; each service needs a listener of its own/],
+    ["the order service's rule priority", { listenerPriority: ORDER_PRIORITY }, /listenerPriority 20 is already taken on this listener by Stack\/Order; each service needs a rule priority of its own/],
   ])('rejects %s', (_name, props, message) => {
     expect(() => {
       // The order service is built first here, so that the product service is the one that collides.
@@ -568,30 +606,12 @@ describe('validation at synth', () => {
       const stack = new Stack(app, 'Stack', { env: ENV });
       const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
       const cluster = new ecs.Cluster(stack, 'Cluster', { vpc });
-      const loadBalancer = new elbv2.NetworkLoadBalancer(stack, 'Nlb', { vpc });
+      const { listener } = alb(stack, vpc);
       const registry = new ServiceRegistry(stack, 'Registry', { vpc });
-      const common = { cluster, registry, loadBalancer };
-      new Microservice(stack, 'Order', { ...common, serviceName: 'order', entry: SERVICE_ENTRIES.order, listenerPort: ORDER_PORT });
-      new Microservice(stack, 'Product', { ...common, serviceName: 'product', entry: SERVICE_ENTRIES.product, listenerPort: PRODUCT_PORT, ...props });
+      const common = { cluster, registry, listener };
+      new Microservice(stack, 'Order', { ...common, serviceName: 'order', entry: SERVICE_ENTRIES.order, listenerPriority: ORDER_PRIORITY });
+      new Microservice(stack, 'Product', { ...common, serviceName: 'product', entry: SERVICE_ENTRIES.product, listenerPriority: PRODUCT_PRIORITY, ...props });
     }).toThrow(message);
-  });
-
-  it('rejects an NLB without a security group: there would be nothing to admit', () => {
-    const app = projectApp({ bundle: false });
-    const stack = new Stack(app, 'Stack', { env: ENV });
-    const vpc = new ec2.Vpc(stack, 'Vpc', { maxAzs: 2, natGateways: 1 });
-    const loadBalancer = new elbv2.NetworkLoadBalancer(stack, 'Nlb', { vpc, disableSecurityGroups: true });
-    expect(
-      () =>
-        new Microservice(stack, 'Product', {
-          serviceName: 'product',
-          entry: SERVICE_ENTRIES.product,
-          cluster: new ecs.Cluster(stack, 'Cluster', { vpc }),
-          registry: new ServiceRegistry(stack, 'Registry', { vpc }),
-          loadBalancer,
-          listenerPort: PRODUCT_PORT,
-        }),
-    ).toThrow(/loadBalancer must have a security group: the tasks admit traffic from it and nothing else/);
   });
 });
 
@@ -602,7 +622,7 @@ describe('cdk-nag AwsSolutions', () => {
       const { app, product, order } = build({ app: projectApp({ outdir, bundle: false }) });
       const byPath = (a: { path: string; id: string }, b: { path: string; id: string }) => `${a.path} ${a.id}`.localeCompare(`${b.path} ${b.id}`);
       const findings = awsSolutionsFindings(app, outdir);
-      // The bare test VPC and NLB have findings of their own (flow logs, access logs); only ours matter here.
+      // The bare test VPC and ALB have findings of their own (flow logs, access logs); only ours matter here.
       expect(findings.filter((finding) => / Stack\/(Product|Order|Registry)\//.test(finding))).toEqual([]);
       expect(findings.length).toBeGreaterThan(0);
       // Exactly these, each with its reason: a new finding must be fixed or acknowledged on purpose.
