@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'MIXED_CURRENCIES'
   | 'TOTAL_TOO_LARGE'
   | 'DEPENDENCY_UNAVAILABLE'
+  | 'PRODUCT_BUSY'
   | 'INTERNAL';
 
 const STATUS: Readonly<Record<ErrorCode, number>> = {
@@ -49,6 +50,8 @@ const STATUS: Readonly<Record<ErrorCode, number>> = {
   MIXED_CURRENCIES: 422,
   TOTAL_TOO_LARGE: 422,
   DEPENDENCY_UNAVAILABLE: 503,
+  // Too many orders for one product at once: refused at once rather than queued past the deadline.
+  PRODUCT_BUSY: 503,
   INTERNAL: 500,
 };
 

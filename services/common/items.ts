@@ -29,7 +29,23 @@ export function assertDistinctProducts(items: readonly ItemQuantity[]): void {
   });
 }
 
-/** A stable hash of a request body, to tell a retry from a different request with the same key. */
+/**
+ * A stable hash of a request body, to tell a retry from a different request with the same key. The
+ * JSON is canonical (object keys sorted at every depth), so a client whose serializer orders keys
+ * differently on a retry is still recognised; array order is kept, since it is part of the request.
+ */
 export function hashOf(value: unknown): string {
-  return createHash('sha256').update(JSON.stringify(value)).digest('base64url');
+  return createHash('sha256').update(canonicalJson(value)).digest('base64url');
+}
+
+/** JSON with object keys sorted at every depth. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((entry: unknown) => canonicalJson(entry ?? null)).join(',')}]`;
+  if (typeof value === 'object' && value !== null) {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, entry]) => entry !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, entry]) => `${JSON.stringify(key)}:${canonicalJson(entry)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

@@ -54,7 +54,8 @@ export function runOptionsFromEnv(env: NodeJS.ProcessEnv, serviceName: string): 
  */
 export function createServiceDiscoveryClient(endpoint: string | undefined, region: string | undefined): ServiceDiscoveryClient {
   return new ServiceDiscoveryClient({
-    requestHandler: { connectionTimeout: 1_000, requestTimeout: 3_000 },
+    // throwOnRequestTimeout: without it the timeout only logs a warning (see aws.ts).
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000, throwOnRequestTimeout: true },
     maxAttempts: 2,
     ...(region !== undefined && { region }),
     ...(endpoint !== undefined && {

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, Fa
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { ErrorBody, ErrorCode } from './errors';
 import { httpStatusOf, ServiceError } from './errors';
+import { isRetryable } from './deadline';
 
 /** Options of {@link createService}. */
 export interface ServiceOptions {
@@ -124,6 +125,11 @@ function classify(error: FastifyError, request: FastifyRequest): ServiceError {
   const known = frameworkCodes[error.code];
   if (known !== undefined) return new ServiceError(known[0], known[1]);
   if (error instanceof SyntaxError && error.statusCode === 400) return new ServiceError('MALFORMED_JSON', 'request body is not valid JSON');
+  if (isRetryable(error)) {
+    // A dependency timed out, dropped the connection or failed: the client may retry (503), not a bug (500).
+    request.log.warn({ error: error.name, message: error.message }, 'dependency failed');
+    return new ServiceError('DEPENDENCY_UNAVAILABLE', 'a dependency did not answer in time; retry (with the same Idempotency-Key for an order)');
+  }
   request.log.error({ error: error.name, message: error.message, stack: error.stack }, 'unexpected error');
   return new ServiceError('INTERNAL', 'internal error');
 }

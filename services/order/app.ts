@@ -3,6 +3,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { GATEHOUSE_ROUTES, SERVICES } from '../../lib/routes/gatehouse-routes';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
 import { ServiceError } from '../common/errors';
+import { Deadline, withDeadline } from '../common/deadline';
 import type { ItemQuantity } from '../common/items';
 import { readPageRequest } from '../common/pagination';
 import { serveRoutes } from '../common/routes';
@@ -14,9 +15,19 @@ import { placeOrder } from './place-order';
 /** Where the order service's discovery counts are served (inside the VPC; not a gateway route). */
 export const DISCOVERY_STATS_PATH = '/internal/discovery-stats';
 
+/** Default budget of a request: the gateway's integration timeout (10 s) less room to answer. */
+export const DEFAULT_REQUEST_DEADLINE_MS = 8_000;
+
 /** What the order service needs. */
 export interface OrderAppDeps extends Omit<PlaceOrderDeps, 'warn'> {
   readonly readiness: () => Promise<void>;
+  /**
+   * Each request's budget, in ms: every call it makes ends by then, so it answers before the gateway's
+   * integration timeout (10 s by default) with room to spare. @default - 8000
+   */
+  readonly requestDeadlineMs?: number;
+  /** Told when work after an answer ends (tests wait on it). */
+  readonly onAfterAnswer?: (work: Promise<void>) => void;
   /** The discovery client's counts, for tests and benchmarks. */
   readonly discoveryStats: () => DiscoveryStats;
   readonly logger?: FastifyBaseLogger | false;
@@ -26,6 +37,7 @@ export interface OrderAppDeps extends Omit<PlaceOrderDeps, 'warn'> {
 export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
   const app = createService({ name: SERVICES.order, readiness: deps.readiness, ...(deps.logger !== undefined && { logger: deps.logger }) });
   const placing: PlaceOrderDeps = { ...deps, warn: (fields, message) => app.log.warn(fields, message) };
+  const requestDeadlineMs = deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
 
   serveRoutes(app, SERVICES.order, GATEHOUSE_ROUTES, {
     'POST /orders': async ({ request, reply, caller }) => {
@@ -34,25 +46,34 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
         throw new ServiceError('MISSING_IDEMPOTENCY_KEY', `send an ${IDEMPOTENCY_KEY_HEADER} header (1 to 255 visible ASCII characters) so that the order can be retried safely`);
       }
       const { items } = request.body as { items: ItemQuantity[] };
-      const { order, replayed } = await placeOrder(placing, { customerId: caller.userId, idempotencyKey: key, items, requestId: request.id });
+      const { order, replayed, after } = await withDeadline(Deadline.in(requestDeadlineMs), () =>
+        placeOrder(placing, { customerId: caller.userId, idempotencyKey: key, items, requestId: request.id }),
+      );
       if (replayed) reply.header(IDEMPOTENT_REPLAYED_HEADER, 'true');
+      if (after !== undefined) {
+        // After the answer is on its way, not on the critical path; it never throws.
+        reply.raw.once('close', () => {
+          const work = after();
+          deps.onAfterAnswer?.(work);
+        });
+      }
       return reply.code(201).header('location', `/orders/${order.id}`).send(order);
     },
     'GET /orders/{id}': async ({ request, caller }) => {
       const { id } = request.params as { id: string };
-      const order = await deps.orders.get(id);
+      const order = await withDeadline(Deadline.in(requestDeadlineMs), () => deps.orders.get(id));
       // Someone else's order is as absent as one that never was: its existence is not the caller's business.
       if (order === undefined || order.customerId !== caller.userId) throw new ServiceError('ORDER_NOT_FOUND', `order ${id} does not exist`);
       return order;
     },
     'GET /orders': async ({ request, caller }) =>
-      deps.orders.listByCustomer(
+      withDeadline(Deadline.in(requestDeadlineMs), () => deps.orders.listByCustomer(
         caller.userId,
         readPageRequest(
           request.query,
           (key) => key.customerId === caller.userId && typeof key.id === 'string' && typeof key.createdAt === 'string' && Object.keys(key).length === 3,
         ),
-      ),
+      )),
   });
   app.get(DISCOVERY_STATS_PATH, async () => deps.discoveryStats());
   return app;

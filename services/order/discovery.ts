@@ -2,12 +2,14 @@
  * Client-side discovery on Cloud Map, the Eureka client of this pattern: DiscoverInstances for the
  * healthy instances of a service, cached for a short TTL (Cloud Map allows 1,000 DiscoverInstances a
  * second per account, so one call per request would be a bug), one call in flight at a time, the
- * last good answer served when Cloud Map errors or throttles, round-robin, and one retry on the next
+ * last good answer served when Cloud Map errors, throttles or stalls (every call has a deadline that
+ * fires), round-robin, and one retry on the next
  * instance when a call cannot reach the first.
  */
 import { DiscoverInstancesCommand } from '@aws-sdk/client-servicediscovery';
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
 import { ServiceError } from '../common/errors';
+import { currentDeadline } from '../common/deadline';
 
 /** One instance of the discovered service. */
 export interface ServiceInstance {
@@ -40,6 +42,14 @@ export interface InstanceDirectoryOptions {
   readonly ttlMs: number;
   /** After a failed call, wait this long before calling again (serving the stale answer). @default - 1000 */
   readonly retryAfterFailureMs?: number;
+  /** Longest a DiscoverInstances call may take, in ms (on top of the SDK's own timeouts). @default - 2000 */
+  readonly callTimeoutMs?: number;
+  /**
+   * When an answer is known but no longer fresh, how long a lookup waits for the refresh before it
+   * serves the known answer, in ms: a stalled Cloud Map then costs a lookup this much, not a timeout.
+   * @default - 50
+   */
+  readonly staleWaitMs?: number;
   /** Told when a stale answer is served. */
   readonly onFailure?: (error: unknown) => void;
   /** @default - Date.now */
@@ -71,18 +81,32 @@ export class InstanceDirectory {
       this.stats.staleServed += 1;
       return this.known;
     }
-    this.inFlight ??= this.discover().finally(() => {
+    const refresh = (this.inFlight ??= this.discover().finally(() => {
       this.inFlight = undefined;
-    });
-    try {
-      return await this.inFlight;
-    } catch (error) {
-      if (this.known === undefined) {
+    }));
+    const known = this.known;
+    if (known === undefined) {
+      try {
+        return await refresh;
+      } catch (error) {
         throw new ServiceError('DEPENDENCY_UNAVAILABLE', `cannot discover ${this.options.service}: Cloud Map failed and nothing is cached`, { cause: error });
       }
-      this.stats.staleServed += 1;
-      return this.known;
     }
+    // Something is known: wait for the refresh only briefly, whether Cloud Map fails or stalls.
+    let timer: NodeJS.Timeout | undefined;
+    const refreshed = await Promise.race([
+      refresh.then(
+        (instances) => instances,
+        () => undefined,
+      ),
+      new Promise<undefined>((resolve) => {
+        timer = setTimeout(() => resolve(undefined), this.options.staleWaitMs ?? 50);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (refreshed !== undefined) return refreshed;
+    this.stats.staleServed += 1;
+    return this.known ?? known;
   }
 
   /**
@@ -130,6 +154,7 @@ export class InstanceDirectory {
     try {
       const result = await this.options.client.send(
         new DiscoverInstancesCommand({ NamespaceName: this.options.namespace, ServiceName: this.options.service, HealthStatus: 'HEALTHY', MaxResults: 100 }),
+        { abortSignal: currentDeadline()?.signal(this.options.callTimeoutMs ?? 2_000) ?? AbortSignal.timeout(this.options.callTimeoutMs ?? 2_000) },
       );
       const instances = (result.Instances ?? []).flatMap((instance) => {
         const ip = instance.Attributes?.AWS_INSTANCE_IPV4;

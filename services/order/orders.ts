@@ -1,17 +1,27 @@
 /**
- * The order service's data: orders (by id, and by customer newest first) and the idempotency keys of
- * order placement, in DynamoDB. Every write is conditional, so concurrent and retried requests can
- * never store an order twice or take over a key another request still holds.
+ * The order service's data: one item per order in DynamoDB, which is also the order's idempotency
+ * record. The order id derives from the customer and their Idempotency-Key, so a key can only ever
+ * stand for one order, and the item carries the lease of the request placing it:
+ *
+ *   (none) --claim--> PENDING(token, lease) --confirm by the token's holder--> CONFIRMED
+ *   PENDING --lease ran out: take over (retry) or fence (sweeper)--> PENDING(new token)
+ *   PENDING --abandon by the token's holder (failure, or the sweeper after fencing)--> (none)
+ *
+ * Every write is conditional on the lease token, so only the request holding the lease can confirm or
+ * give the order up (fencing). A PENDING order has no `createdAt`, so it is absent from the
+ * by-customer index, and reads answer only CONFIRMED orders.
  */
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ORDERS_BY_CUSTOMER_INDEX } from '../../lib/data/tables';
+import { isRetryable, sdkOptions } from '../common/deadline';
 import type { Money, PricedItem } from '../common/items';
 import type { Page, PageRequest } from '../common/pagination';
 import { encodeCursor } from '../common/pagination';
 
-/** A placed order, as stored and as the API returns it. */
+/** A placed order, as the API returns it. */
 export interface Order {
   readonly id: string;
   readonly customerId: string;
@@ -21,24 +31,110 @@ export interface Order {
   readonly createdAt: string;
 }
 
+/** The stored item: an order being placed (PENDING) or placed (CONFIRMED), with its lease. */
+export interface OrderRecord {
+  readonly id: string;
+  readonly customerId: string;
+  readonly idempotencyKey: string;
+  /** Fingerprint of the request's items, to tell a retry from another request with the same key. */
+  readonly requestHash: string;
+  readonly status: 'PENDING' | 'CONFIRMED';
+  /** Whoever holds this token may confirm or abandon the order, until `leaseExpiresAt` (epoch ms). */
+  readonly leaseToken: string;
+  readonly leaseExpiresAt: number;
+  readonly items?: readonly PricedItem[];
+  readonly total?: Money;
+  readonly createdAt?: string;
+}
+
+/** The order id of a customer's idempotency key: UUID-shaped, from SHA-256. */
+export function orderIdOf(customerId: string, idempotencyKey: string): string {
+  const hex = createHash('sha256').update(`order\u0000${customerId}\u0000${idempotencyKey}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** The API's view of a confirmed record. */
+export function toOrder(record: OrderRecord): Order | undefined {
+  if (record.status !== 'CONFIRMED' || record.items === undefined || record.total === undefined || record.createdAt === undefined) return undefined;
+  return { id: record.id, customerId: record.customerId, items: record.items, total: record.total, status: 'CONFIRMED', createdAt: record.createdAt };
+}
+
 /** Orders in one table, with the by-customer index. */
 export class OrderStore {
   constructor(private readonly db: DynamoDBDocumentClient, private readonly tableName: string) {}
 
-  /** Stores the order unless one with its id exists: `created`, or `exists` when another request stored it. */
-  async put(order: Order): Promise<'created' | 'exists'> {
+  /**
+   * Claims the order for `record` (PENDING under its lease): true, or false when the order exists. A
+   * write whose answer was lost is read back: if the item holds our token, the claim landed.
+   */
+  async claim(record: OrderRecord): Promise<boolean> {
     try {
-      await this.db.send(new PutCommand({ TableName: this.tableName, Item: order, ConditionExpression: 'attribute_not_exists(id)' }));
-      return 'created';
+      await this.db.send(new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(id)' }), sdkOptions());
+      return true;
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return 'exists';
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException) && !isRetryable(error)) throw error;
+      const current = await this.record(record.id);
+      // Absent after a write whose answer was lost: it did not land (or landed and was abandoned,
+      // which only our own token could do); the caller's error decides.
+      if (current === undefined) throw error;
+      return current.leaseToken === record.leaseToken;
     }
   }
 
+  /** Takes over a PENDING order from the lease `expired`; undefined if its lease changed hands first. */
+  async takeOver(expired: OrderRecord, leaseToken: string, leaseExpiresAt: number): Promise<OrderRecord | undefined> {
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { id: expired.id },
+      UpdateExpression: 'SET leaseToken = :new, leaseExpiresAt = :until',
+      ConditionExpression: 'leaseToken = :old AND #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':new': leaseToken, ':until': leaseExpiresAt, ':old': expired.leaseToken, ':pending': 'PENDING' },
+    });
+    const { applied } = await this.conditional(command, (current) => current?.leaseToken === leaseToken && current.status === 'PENDING', expired.id);
+    return applied ? { ...expired, leaseToken, leaseExpiresAt } : undefined;
+  }
+
+  /**
+   * Confirms the order with its lines, only under the lease `held` (fencing): the confirmed record, or
+   * the record as it now is (another holder's, or absent) when the lease was lost.
+   */
+  async confirm(held: OrderRecord, items: readonly PricedItem[], total: Money, createdAt: string): Promise<{ confirmed: boolean; current?: OrderRecord }> {
+    const command = new UpdateCommand({
+      TableName: this.tableName,
+      Key: { id: held.id },
+      UpdateExpression: 'SET #status = :confirmed, #items = :items, #total = :total, createdAt = :createdAt',
+      ConditionExpression: 'leaseToken = :token AND #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status', '#items': 'items', '#total': 'total' },
+      ExpressionAttributeValues: { ':confirmed': 'CONFIRMED', ':items': items, ':total': total, ':createdAt': createdAt, ':token': held.leaseToken, ':pending': 'PENDING' },
+    });
+    const { applied, current } = await this.conditional(command, (now) => now?.leaseToken === held.leaseToken && now.status === 'CONFIRMED', held.id);
+    if (applied) return { confirmed: true, current: current ?? { ...held, status: 'CONFIRMED', items, total, createdAt } };
+    return { confirmed: false, ...(current !== undefined && { current }) };
+  }
+
+  /** Gives a PENDING order up under the lease `held`; true if it is gone (whoever removed it). */
+  async abandon(held: OrderRecord): Promise<boolean> {
+    const command = new DeleteCommand({
+      TableName: this.tableName,
+      Key: { id: held.id },
+      ConditionExpression: 'leaseToken = :token AND #status = :pending',
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':token': held.leaseToken, ':pending': 'PENDING' },
+    });
+    return (await this.conditional(command, (current) => current === undefined, held.id)).applied;
+  }
+
+  /** The stored record, whatever its state. */
+  async record(id: string): Promise<OrderRecord | undefined> {
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }), sdkOptions());
+    return result.Item as OrderRecord | undefined;
+  }
+
+  /** The confirmed order, or undefined. */
   async get(id: string): Promise<Order | undefined> {
-    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
-    return result.Item as Order | undefined;
+    const record = await this.record(id);
+    return record === undefined ? undefined : toOrder(record);
   }
 
   /** A page of the customer's orders, newest first. */
@@ -53,106 +149,26 @@ export class OrderStore {
         Limit: page.limit,
         ExclusiveStartKey: page.startKey,
       }),
+      sdkOptions(),
     );
-    return { items: (result.Items ?? []) as Order[], nextCursor: encodeCursor(result.LastEvaluatedKey) };
+    const items = ((result.Items ?? []) as OrderRecord[]).flatMap((record) => toOrder(record) ?? []);
+    return { items, nextCursor: encodeCursor(result.LastEvaluatedKey) };
   }
-}
 
-/** A customer's idempotency key and the order it stands for. */
-export interface IdempotencyRecord {
-  readonly customerId: string;
-  readonly idempotencyKey: string;
-  readonly requestHash: string;
-  readonly orderId: string;
-  readonly status: 'PENDING' | 'COMPLETED';
-  /** Whoever holds this token may work on the order until `leaseExpiresAt` (epoch ms). */
-  readonly leaseToken: string;
-  readonly leaseExpiresAt: number;
-  /** DynamoDB TTL (epoch seconds): keys are forgotten after a day. */
-  readonly expiresAt: number;
-}
-
-/** The outcome of a claim. */
-export type Claim = { readonly claimed: true; readonly record: IdempotencyRecord } | { readonly claimed: false; readonly existing?: IdempotencyRecord };
-
-/** Idempotency keys in one table (customerId, idempotencyKey). */
-export class IdempotencyStore {
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly tableName: string) {}
-
-  /** Claims the key for `record`; if it is taken, answers the record that holds it (absent if it just went). */
-  async claim(record: IdempotencyRecord): Promise<Claim> {
+  /**
+   * Sends a conditional write: true if it applied. A failed condition, or a write whose answer never
+   * came (timeout, lost response: the SDK's retry then fails the condition of a write that landed),
+   * is read back, and `landed` decides from the record as it now is. If the read fails too, the
+   * outcome is unknown and the error is thrown: the caller must give nothing back.
+   */
+  private async conditional(command: UpdateCommand | DeleteCommand, landed: (current: OrderRecord | undefined) => boolean, id: string): Promise<{ applied: boolean; current?: OrderRecord }> {
     try {
-      await this.db.send(new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(customerId)' }));
-      return { claimed: true, record };
+      await this.db.send(command, sdkOptions());
+      return { applied: true };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
-    const existing = await this.get(record.customerId, record.idempotencyKey);
-    return existing === undefined ? { claimed: false } : { claimed: false, existing };
-  }
-
-  /** Takes over a pending key whose lease ran out; undefined if someone else did first. */
-  async takeOver(expired: IdempotencyRecord, leaseToken: string, leaseExpiresAt: number): Promise<IdempotencyRecord | undefined> {
-    try {
-      await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: this.key(expired),
-          UpdateExpression: 'SET leaseToken = :new, leaseExpiresAt = :until',
-          ConditionExpression: 'leaseToken = :old AND #status = :pending',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':new': leaseToken, ':until': leaseExpiresAt, ':old': expired.leaseToken, ':pending': 'PENDING' },
-        }),
-      );
-      return { ...expired, leaseToken, leaseExpiresAt };
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
-    }
-  }
-
-  /** Marks the key's order as stored; false if the lease was lost (the new holder completes it). */
-  async complete(record: IdempotencyRecord): Promise<boolean> {
-    return this.ifLeaseHeld(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: this.key(record),
-        UpdateExpression: 'SET #status = :completed',
-        ConditionExpression: 'leaseToken = :token',
-        ExpressionAttributeNames: { '#status': 'status' },
-        ExpressionAttributeValues: { ':completed': 'COMPLETED', ':token': record.leaseToken },
-      }),
-    );
-  }
-
-  /** Gives the key up after a failure, so a retry starts afresh; false if the lease was lost. */
-  async abandon(record: IdempotencyRecord): Promise<boolean> {
-    return this.ifLeaseHeld(
-      new DeleteCommand({
-        TableName: this.tableName,
-        Key: this.key(record),
-        ConditionExpression: 'leaseToken = :token',
-        ExpressionAttributeValues: { ':token': record.leaseToken },
-      }),
-    );
-  }
-
-  async get(customerId: string, idempotencyKey: string): Promise<IdempotencyRecord | undefined> {
-    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { customerId, idempotencyKey }, ConsistentRead: true }));
-    return result.Item as IdempotencyRecord | undefined;
-  }
-
-  private key(record: IdempotencyRecord): Record<string, string> {
-    return { customerId: record.customerId, idempotencyKey: record.idempotencyKey };
-  }
-
-  private async ifLeaseHeld(command: UpdateCommand | DeleteCommand): Promise<boolean> {
-    try {
-      await this.db.send(command);
-      return true;
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException) && !isRetryable(error)) throw error;
+      const current = await this.record(id);
+      return { applied: landed(current), ...(current !== undefined && { current }) };
     }
   }
 }

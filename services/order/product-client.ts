@@ -7,13 +7,28 @@ import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { ErrorCode } from '../common/errors';
 import { isErrorCode, ServiceError } from '../common/errors';
 import type { ItemQuantity, PricedItem } from '../common/items';
+import { currentDeadline, Deadline, DEADLINE_HEADER } from '../common/deadline';
 import type { Failover, InstanceDirectory, ServiceInstance } from './discovery';
 
-/** What placing an order needs of the product service. */
+/** An open reservation as the product service lists it. */
+export interface OpenReservation {
+  readonly productId: string;
+  readonly orderId: string;
+  readonly quantity: number;
+  readonly token: string;
+  readonly reservedAt: number;
+}
+
+/** What placing an order, and sweeping, need of the product service. */
 export interface ProductReservations {
-  reserve(orderId: string, items: readonly ItemQuantity[], requestId: string): Promise<PricedItem[]>;
-  release(orderId: string, productIds: readonly string[], requestId: string): Promise<void>;
+  /** Reserves under the lease `token` (a retry with a new token takes the reservation over). */
+  reserve(orderId: string, items: readonly ItemQuantity[], token: string, requestId: string): Promise<PricedItem[]>;
+  /** Gives back what `token` still holds. */
+  release(orderId: string, productIds: readonly string[], token: string, requestId: string): Promise<void>;
+  /** Makes a confirmed order's reservations final. */
   commit(orderId: string, productIds: readonly string[], requestId: string): Promise<void>;
+  /** A page of the open reservations. */
+  open(cursor: string | undefined, requestId: string): Promise<{ items: OpenReservation[]; nextCursor: string | null }>;
 }
 
 /** A call that did not get through to an instance: try another. */
@@ -27,23 +42,31 @@ class UnreachableError extends Error {
 // Product service errors as the order's client sees them: an unknown product is a bad order (422),
 // not a missing order resource (404).
 const TRANSLATED: Partial<Record<ErrorCode, ErrorCode>> = { PRODUCT_NOT_FOUND: 'UNKNOWN_PRODUCT' };
-const PASSED_ON = new Set<ErrorCode>(['INSUFFICIENT_STOCK', 'RESERVATION_CONFLICT', 'VALIDATION_FAILED', 'UNKNOWN_PRODUCT']);
+const PASSED_ON = new Set<ErrorCode>(['INSUFFICIENT_STOCK', 'RESERVATION_CONFLICT', 'VALIDATION_FAILED', 'UNKNOWN_PRODUCT', 'PRODUCT_BUSY']);
+
+/** Errors that say the product service refused the call: nothing was reserved. */
+export const REFUSALS: ReadonlySet<ErrorCode> = PASSED_ON;
 
 /** Reservations over HTTP. */
 export class HttpProductReservations implements ProductReservations {
+  /** @param timeoutMs cap of one attempt; each attempt also ends at the request's deadline */
   constructor(private readonly directory: InstanceDirectory, private readonly timeoutMs = 3_000) {}
 
-  async reserve(orderId: string, items: readonly ItemQuantity[], requestId: string): Promise<PricedItem[]> {
-    const body = await this.send('PUT', `/internal/reservations/${encodeURIComponent(orderId)}`, { items }, requestId);
+  async reserve(orderId: string, items: readonly ItemQuantity[], token: string, requestId: string): Promise<PricedItem[]> {
+    const body = await this.send('PUT', `/internal/reservations/${encodeURIComponent(orderId)}`, { items, token }, requestId);
     return (body as { lines: PricedItem[] }).lines;
   }
 
-  async release(orderId: string, productIds: readonly string[], requestId: string): Promise<void> {
-    await this.send('POST', `/internal/reservations/${encodeURIComponent(orderId)}/release`, { productIds }, requestId);
+  async release(orderId: string, productIds: readonly string[], token: string, requestId: string): Promise<void> {
+    await this.send('POST', `/internal/reservations/${encodeURIComponent(orderId)}/release`, { productIds, token }, requestId);
   }
 
   async commit(orderId: string, productIds: readonly string[], requestId: string): Promise<void> {
     await this.send('POST', `/internal/reservations/${encodeURIComponent(orderId)}/commit`, { productIds }, requestId);
+  }
+
+  async open(cursor: string | undefined, requestId: string): Promise<{ items: OpenReservation[]; nextCursor: string | null }> {
+    return (await this.send('POST', '/internal/reservations-open', cursor === undefined ? {} : { cursor }, requestId)) as { items: OpenReservation[]; nextCursor: string | null };
   }
 
   private async send(method: string, path: string, payload: unknown, requestId: string): Promise<unknown> {
@@ -55,23 +78,31 @@ export class HttpProductReservations implements ProductReservations {
 
   private async call(instance: ServiceInstance, method: string, path: string, payload: unknown, requestId: string): Promise<unknown> {
     let response: Response;
+    const deadline = currentDeadline() ?? Deadline.in(this.timeoutMs);
+    deadline.assertTimeFor(`call the product service (${method} ${path.split('/').slice(0, 3).join('/')})`);
+    const budgetMs = Math.min(this.timeoutMs, deadline.remainingMs());
+    const signal = AbortSignal.timeout(Math.max(1, budgetMs));
     try {
       response = await fetch(`${instance.url}${path}`, {
         method,
-        headers: { 'content-type': 'application/json', [GATEWAY_HEADERS.requestId]: requestId },
+        // The product service starts no write after this budget: a late reserve takes nothing.
+        headers: { 'content-type': 'application/json', [GATEWAY_HEADERS.requestId]: requestId, [DEADLINE_HEADER]: String(budgetMs) },
         body: JSON.stringify(payload),
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal,
       });
     } catch (error) {
       // fetch rejects only when no response came: refused, reset, DNS, or our timeout.
       const slow = error instanceof Error && error.name === 'TimeoutError';
       throw new UnreachableError(slow ? 'slow' : 'gone', `${instance.id}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    if (response.status === 503) {
-      await response.body?.cancel();
-      throw new UnreachableError('gone', `${instance.id} is not serving (503)`);
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw new UnreachableError('slow', `${instance.id}: the answer did not arrive: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
-    const text = await response.text();
+    // A 503 without our code is an instance that is draining or not ready: try another.
+    if (response.status === 503 && errorCodeOf(text) !== 'PRODUCT_BUSY') throw new UnreachableError('gone', `${instance.id} is not serving (503)`);
     if (response.ok) return text === '' ? undefined : (JSON.parse(text) as unknown);
     const code = errorCodeOf(text);
     const translated = code === undefined ? undefined : (TRANSLATED[code] ?? code);

@@ -7,6 +7,7 @@ import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/ro
 import { GATEHOUSE_ROUTES, orderItemsSchema, SERVICES } from '../../lib/routes/gatehouse-routes';
 import type { JsonSchema } from '../../lib/routes/route-spec';
 import { ServiceError } from '../common/errors';
+import { Deadline, DEADLINE_HEADER, withDeadline } from '../common/deadline';
 import { readPageRequest } from '../common/pagination';
 import type { RouteContext } from '../common/routes';
 import { serveRoutes } from '../common/routes';
@@ -19,22 +20,46 @@ export const RESERVATION_PATHS = {
   reserve: '/internal/reservations/:orderId',
   release: '/internal/reservations/:orderId/release',
   commit: '/internal/reservations/:orderId/commit',
+  /** A page of open reservations, for the order service's sweeper. */
+  open: '/internal/reservations-open',
 } as const;
+
+/** Budget of an internal call that came without a deadline header. */
+const DEFAULT_INTERNAL_BUDGET_MS = 5_000;
+/** Longest budget a caller may ask for. */
+const MAX_INTERNAL_BUDGET_MS = 30_000;
 
 /** What the product service needs. */
 export interface ProductAppDeps {
   readonly store: ProductStore;
+  /**
+   * How long an order id stays in a product's `settled` list after its commit, in ms: longer than any
+   * reserve call for it can still be on its way (their deadlines are seconds). @default - one hour
+   */
+  readonly settledRetentionMs?: number;
   readonly readiness: () => Promise<void>;
   readonly logger?: FastifyBaseLogger | false;
 }
 
-const reservationSchema: JsonSchema = { type: 'object', additionalProperties: false, required: ['items'], properties: { items: orderItemsSchema } };
+const tokenSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 64 };
 
-const productIdsSchema: JsonSchema = {
+const reservationSchema: JsonSchema = { type: 'object', additionalProperties: false, required: ['items', 'token'], properties: { items: orderItemsSchema, token: tokenSchema } };
+
+const productIdsProperty: JsonSchema = { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } };
+
+const releaseSchema: JsonSchema = {
   type: 'object',
   additionalProperties: false,
-  required: ['productIds'],
-  properties: { productIds: { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } } },
+  required: ['productIds', 'token'],
+  properties: { productIds: productIdsProperty, token: tokenSchema },
+};
+
+const commitSchema: JsonSchema = { type: 'object', additionalProperties: false, required: ['productIds'], properties: { productIds: productIdsProperty } };
+
+const openSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { cursor: { type: 'string', minLength: 1, maxLength: 2048 }, limit: { type: 'integer', minimum: 1, maximum: 100 } },
 };
 
 const orderIdParams: JsonSchema = {
@@ -60,18 +85,46 @@ export function createProductApp(deps: ProductAppDeps): FastifyInstance {
     'PATCH /products/{id}': async ({ request }) => store.update(pathParam(request, 'id'), request.body as Partial<ProductFields>),
   });
 
-  app.put(RESERVATION_PATHS.reserve, { schema: { params: orderIdParams, body: reservationSchema } }, async (request) => ({
-    lines: await store.reserve(pathParam(request, 'orderId'), (request.body as { items: ItemQuantity[] }).items),
-  }));
-  app.post(RESERVATION_PATHS.release, { schema: { params: orderIdParams, body: productIdsSchema } }, async (request, reply) => {
-    await store.release(pathParam(request, 'orderId'), (request.body as { productIds: string[] }).productIds);
-    return noContent(reply);
-  });
-  app.post(RESERVATION_PATHS.commit, { schema: { params: orderIdParams, body: productIdsSchema } }, async (request, reply) => {
-    await store.commit(pathParam(request, 'orderId'), (request.body as { productIds: string[] }).productIds);
-    return noContent(reply);
-  });
+  app.put(RESERVATION_PATHS.reserve, { schema: { params: orderIdParams, body: reservationSchema } }, async (request) =>
+    withCallerDeadline(request, 'reserve stock', async () => {
+      const body = request.body as { items: ItemQuantity[]; token: string };
+      return { lines: await store.reserve(pathParam(request, 'orderId'), body.items, body.token) };
+    }),
+  );
+  app.post(RESERVATION_PATHS.release, { schema: { params: orderIdParams, body: releaseSchema } }, async (request, reply) =>
+    withCallerDeadline(request, 'release stock', async () => {
+      const body = request.body as { productIds: string[]; token: string };
+      await store.release(pathParam(request, 'orderId'), body.productIds, body.token);
+      return noContent(reply);
+    }),
+  );
+  app.post(RESERVATION_PATHS.commit, { schema: { params: orderIdParams, body: commitSchema } }, async (request, reply) =>
+    withCallerDeadline(request, 'commit stock', async () => {
+      await store.commit(pathParam(request, 'orderId'), (request.body as { productIds: string[] }).productIds);
+      return noContent(reply);
+    }),
+  );
+  app.post(RESERVATION_PATHS.open, { schema: { body: openSchema } }, async (request) =>
+    withCallerDeadline(request, 'list reservations', async () => {
+      const body = (request.body ?? {}) as { cursor?: string; limit?: number };
+      const page = readPageRequest({ ...(body.cursor !== undefined && { cursor: body.cursor }), limit: String(body.limit ?? 100) }, (key) => typeof key.id === 'string' && Object.keys(key).length === 1);
+      return store.openReservations(page, Date.now() - (deps.settledRetentionMs ?? 60 * 60 * 1000));
+    }),
+  );
   return app;
+}
+
+/**
+ * Runs an internal call within the caller's remaining budget (the deadline header), so that no write
+ * starts after the caller has given up on it: a reserve that arrives late would otherwise take stock
+ * for a request that already answered.
+ */
+async function withCallerDeadline<T>(request: FastifyRequest, what: string, fn: () => Promise<T>): Promise<T> {
+  const header = request.headers[DEADLINE_HEADER];
+  const asked = typeof header === 'string' && /^\d{1,6}$/.test(header) ? Number(header) : DEFAULT_INTERNAL_BUDGET_MS;
+  const deadline = Deadline.in(Math.min(asked, MAX_INTERNAL_BUDGET_MS));
+  deadline.assertTimeFor(what);
+  return withDeadline(deadline, fn);
 }
 
 function pathParam(request: FastifyRequest, name: string): string {

@@ -1,9 +1,17 @@
 /**
  * The catalog and its stock, in DynamoDB. Stock is reserved per order with conditional writes, so it
- * never goes below zero, and a reservation is recorded on the product item itself (`reservations`,
- * order id → quantity) in the same write: reserving twice for one order changes nothing, and releasing
- * gives back exactly what was taken. (DynamoDB transactions would allow a separate table, but the
- * local DynamoDB API, dynalite, has none; one item per product keeps every write atomic without them.)
+ * never goes below zero, and a reservation is recorded on the product item itself in the same write
+ * (`reservations`: order id → quantity, the lease token of the order's holder, and when), so that
+ * reserving twice for one order changes nothing and releasing gives back exactly what was taken.
+ * (DynamoDB transactions would allow a separate table, but the local DynamoDB API, dynalite, has none;
+ * one item per product keeps every write atomic without them.)
+ *
+ * A reservation ends in one of two ways. Released: its quantity goes back to `stock`, only if the
+ * caller holds its token (fencing: a holder whose lease was taken over cannot give back what the new
+ * holder now relies on). Committed: its quantity moves to `sold` and the order id stays a while in
+ * `settled`, so that a reserve call for the same order that arrives late (a retry, a stalled holder)
+ * finds the order already settled and takes nothing. Per product, always:
+ * stock + Σ reservations + sold = initial stock + received (stock added by PATCH).
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
@@ -14,6 +22,8 @@ import { encodeCursor } from '../common/pagination';
 import { ServiceError } from '../common/errors';
 import type { ItemQuantity, Money, PricedItem } from '../common/items';
 import { assertDistinctProducts, hashOf } from '../common/items';
+import { currentDeadline, sdkOptions } from '../common/deadline';
+import { KeyedLimiter } from './limiter';
 
 /** The fields a client sets. */
 export interface ProductFields {
@@ -30,14 +40,48 @@ export interface Product extends ProductFields {
   readonly updatedAt: string;
 }
 
+/** A reservation on a product item: quantity, lease token of the order's holder, when (epoch ms). */
+interface Marker {
+  readonly q: number;
+  readonly t: string;
+  readonly at: number;
+}
+
 interface ProductItem extends Product {
-  readonly reservations: Readonly<Record<string, number>>;
+  readonly reservations: Readonly<Record<string, Marker>>;
+  /** Orders whose reservations were committed, and when (epoch ms). */
+  readonly settled?: Readonly<Record<string, number>>;
+  /** Units committed to orders. */
+  readonly sold?: number;
+  /** Units added or removed by PATCHes of stock. */
+  readonly received?: number;
   readonly requestHash?: string;
+}
+
+/** An open reservation, as the sweeper sees it. */
+export interface OpenReservation {
+  readonly productId: string;
+  readonly orderId: string;
+  readonly quantity: number;
+  readonly token: string;
+  /** Epoch ms, by the product service's clock. */
+  readonly reservedAt: number;
+}
+
+/** The stock ledger of a product (for audits): stock + reserved + sold = initial + received. */
+export interface StockLedger {
+  readonly stock: number;
+  readonly reserved: number;
+  readonly sold: number;
+  readonly received: number;
+  readonly reservations: Readonly<Record<string, number>>;
 }
 
 /** Seams for tests. */
 export interface ProductStoreOptions {
   readonly now?: () => Date;
+  /** The per-product bulkhead of reservations. @default - 4 at once, 64 waiting */
+  readonly limiter?: KeyedLimiter;
 }
 
 const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
@@ -45,9 +89,11 @@ const CURRENCIES = new Set(Intl.supportedValuesOf('currency'));
 /** Products in one DynamoDB table. */
 export class ProductStore {
   private readonly now: () => Date;
+  private readonly limiter: KeyedLimiter;
 
   constructor(private readonly db: DynamoDBDocumentClient, private readonly tableName: string, options: ProductStoreOptions = {}) {
     this.now = options.now ?? (() => new Date());
+    this.limiter = options.limiter ?? new KeyedLimiter();
   }
 
   /**
@@ -59,9 +105,9 @@ export class ProductStore {
     const at = this.now().toISOString();
     const requestHash = hashOf(fields);
     const id = idempotency === undefined ? randomUUID() : derivedId(idempotency.callerId, idempotency.key);
-    const item: ProductItem = { id, ...fields, createdAt: at, updatedAt: at, reservations: {}, ...(idempotency && { requestHash }) };
+    const item: ProductItem = { id, ...fields, createdAt: at, updatedAt: at, reservations: {}, settled: {}, sold: 0, received: 0, ...(idempotency && { requestHash }) };
     try {
-      await this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(id)' }));
+      await this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(id)' }), sdkOptions());
       return { product: toProduct(item), replayed: false };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) || idempotency === undefined) throw error;
@@ -82,102 +128,196 @@ export class ProductStore {
 
   /** A page of products, in the table's order. */
   async list(page: PageRequest): Promise<Page<Product>> {
-    const result = await this.db.send(new ScanCommand({ TableName: this.tableName, Limit: page.limit, ExclusiveStartKey: page.startKey }));
+    const result = await this.db.send(new ScanCommand({ TableName: this.tableName, Limit: page.limit, ExclusiveStartKey: page.startKey }), sdkOptions());
     return { items: (result.Items ?? []).map((item) => toProduct(item as ProductItem)), nextCursor: encodeCursor(result.LastEvaluatedKey) };
   }
 
-  /** Sets the given fields; PRODUCT_NOT_FOUND if there is no such product. */
+  /**
+   * Sets the given fields; PRODUCT_NOT_FOUND if there is no such product. `stock` is the number
+   * available to order from now on: it is written as a change to the stock read just before, on the
+   * condition that nothing took or gave back stock in between (else read and try again), so that a
+   * reservation made meanwhile stays taken instead of being overwritten; the change is also added to
+   * `received`, which keeps the stock ledger whole.
+   */
   async update(id: string, patch: Partial<ProductFields>): Promise<Product> {
     if (patch.price !== undefined) assertCurrency(patch.price.currency, 'price/currency');
-    const fields = Object.entries({ ...patch, updatedAt: this.now().toISOString() }).filter(([, value]) => value !== undefined);
-    try {
-      const result = await this.db.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { id },
-          UpdateExpression: `SET ${fields.map((_, index) => `#f${index} = :v${index}`).join(', ')}`,
-          ConditionExpression: 'attribute_exists(id)',
-          ExpressionAttributeNames: Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
-          ExpressionAttributeValues: Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return toProduct(result.Attributes as ProductItem);
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) throw new ServiceError('PRODUCT_NOT_FOUND', `product ${id} does not exist`);
-      throw error;
+    const { stock, ...rest } = patch;
+    const fields = Object.entries({ ...rest, updatedAt: this.now().toISOString() }).filter(([, value]) => value !== undefined);
+    for (let attempt = 0; attempt < 10; attempt += 1) {
+      const seen = stock === undefined ? undefined : await this.item(id);
+      if (stock !== undefined && seen === undefined) break;
+      const stockChange = seen === undefined || stock === undefined ? [] : ['stock = stock + :delta', 'received = if_not_exists(received, :zero) + :delta'];
+      try {
+        const result = await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id },
+            UpdateExpression: `SET ${[...fields.map((_, index) => `#f${index} = :v${index}`), ...stockChange].join(', ')}`,
+            ConditionExpression: seen === undefined ? 'attribute_exists(id)' : 'attribute_exists(id) AND stock = :seen',
+            ExpressionAttributeNames: Object.fromEntries(fields.map(([name], index) => [`#f${index}`, name])),
+            ExpressionAttributeValues: {
+              ...Object.fromEntries(fields.map(([, value], index) => [`:v${index}`, value])),
+              ...(seen !== undefined && stock !== undefined && { ':delta': stock - seen.stock, ':zero': 0, ':seen': seen.stock }),
+            },
+            ReturnValues: 'ALL_NEW',
+          }),
+          sdkOptions(),
+        );
+        return toProduct(result.Attributes as ProductItem);
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (seen === undefined) break;
+      }
     }
+    if ((await this.item(id)) === undefined) throw new ServiceError('PRODUCT_NOT_FOUND', `product ${id} does not exist`);
+    throw new ServiceError('PRODUCT_BUSY', `the stock of product ${id} changed on every attempt; retry`);
+  }
+
+  /** The product's stock ledger, for audits. */
+  async ledger(id: string): Promise<StockLedger | undefined> {
+    const item = await this.item(id);
+    if (item === undefined) return undefined;
+    const reservations = Object.fromEntries(Object.entries(item.reservations).flatMap(([orderId, marker]) => (isMarker(marker) ? [[orderId, marker.q]] : [])));
+    const reserved = Object.values(reservations).reduce((sum, quantity) => sum + quantity, 0);
+    return { stock: item.stock, reserved, sold: item.sold ?? 0, received: item.received ?? 0, reservations };
   }
 
   /**
-   * Reserves every item for the order, or none: if one cannot be reserved, those already reserved are
-   * released and the error says which product failed. Safe to retry with the same order id.
+   * Reserves every item for the order under the lease `token`, or none: if one cannot be reserved,
+   * those already reserved are released and the error says which product failed. Safe to retry with
+   * the same order id; a retry with a new token takes the reservation over (its lease replaced the
+   * old holder's).
    */
-  async reserve(orderId: string, items: readonly ItemQuantity[]): Promise<PricedItem[]> {
+  async reserve(orderId: string, items: readonly ItemQuantity[], token: string): Promise<PricedItem[]> {
     assertDistinctProducts(items);
-    const outcomes = await Promise.allSettled(items.map((item) => this.reserveOne(orderId, item)));
+    const signal = currentDeadline()?.signal();
+    const outcomes = await Promise.allSettled(items.map((item) => this.limiter.run(item.productId, () => this.reserveOne(orderId, item, token), signal)));
     const reserved = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failed === undefined) return reserved;
-    await this.release(orderId, reserved.map((line) => line.productId));
+    await this.release(orderId, reserved.map((line) => line.productId), token);
     throw failed.reason;
   }
 
-  /** Gives back what the order reserved of these products. Safe to repeat. */
-  async release(orderId: string, productIds: readonly string[]): Promise<void> {
-    await this.settleReservation(orderId, productIds, 'SET stock = stock + reservations.#order REMOVE reservations.#order');
+  /** Gives back what the order reserved of these products, where `token` still holds it. Safe to repeat. */
+  async release(orderId: string, productIds: readonly string[], token: string): Promise<void> {
+    await this.settle(orderId, productIds, {
+      UpdateExpression: 'SET stock = stock + reservations.#order.q REMOVE reservations.#order',
+      ConditionExpression: 'reservations.#order.t = :token',
+      ExpressionAttributeValues: { ':token': token },
+    });
   }
 
   /**
-   * Forgets the order's reservation markers once the order is stored: the stock stays taken. Safe to
-   * repeat. Only the order service calls it, after the order is confirmed, when no retry of the
-   * reservation can come any more.
+   * Makes the order's reservations final once the order is confirmed: the quantity moves to `sold`,
+   * and the order id is kept in `settled` so that a late reserve for it takes nothing. Safe to repeat.
+   * No token: a confirmed order owns its reservations whoever reserved them.
    */
   async commit(orderId: string, productIds: readonly string[]): Promise<void> {
-    await this.settleReservation(orderId, productIds, 'REMOVE reservations.#order');
+    await this.settle(orderId, productIds, {
+      UpdateExpression: 'SET sold = if_not_exists(sold, :zero) + reservations.#order.q, settled.#order = :at REMOVE reservations.#order',
+      ConditionExpression: 'attribute_exists(reservations.#order)',
+      ExpressionAttributeValues: { ':zero': 0, ':at': this.now().getTime() },
+    });
   }
 
-  private async reserveOne(orderId: string, item: ItemQuantity): Promise<PricedItem> {
+  /**
+   * A page of the open reservations, for the sweeper; on the way, forgets `settled` order ids older
+   * than `settledBefore` (epoch ms), which no late reserve call can still follow.
+   */
+  async openReservations(page: PageRequest, settledBefore: number): Promise<Page<OpenReservation>> {
+    const result = await this.db.send(
+      new ScanCommand({ TableName: this.tableName, Limit: page.limit, ExclusiveStartKey: page.startKey, ProjectionExpression: 'id, reservations, settled', ConsistentRead: true }),
+      sdkOptions(),
+    );
+    const open: OpenReservation[] = [];
+    for (const item of (result.Items ?? []) as Pick<ProductItem, 'id' | 'reservations' | 'settled'>[]) {
+      for (const [orderId, marker] of Object.entries(item.reservations ?? {})) {
+        if (isMarker(marker)) open.push({ productId: item.id, orderId, quantity: marker.q, token: marker.t, reservedAt: marker.at });
+      }
+      const stale = Object.entries(item.settled ?? {}).filter(([, at]) => at < settledBefore);
+      if (stale.length > 0) {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id: item.id },
+            UpdateExpression: `REMOVE ${stale.map((_, index) => `settled.#s${index}`).join(', ')}`,
+            ConditionExpression: 'attribute_exists(id)',
+            ExpressionAttributeNames: Object.fromEntries(stale.map(([orderId], index) => [`#s${index}`, orderId])),
+          }),
+          sdkOptions(),
+        );
+      }
+    }
+    return { items: open, nextCursor: encodeCursor(result.LastEvaluatedKey) };
+  }
+
+  private async reserveOne(orderId: string, item: ItemQuantity, token: string, round = 0): Promise<PricedItem> {
+    if (round > 5) throw new ServiceError('PRODUCT_BUSY', `product ${item.productId} changed on every attempt to reserve it; retry`);
     try {
       const result = await this.db.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { id: item.productId },
-          UpdateExpression: 'SET stock = stock - :quantity, reservations.#order = :quantity',
-          ConditionExpression: 'attribute_exists(id) AND stock >= :quantity AND attribute_not_exists(reservations.#order)',
+          UpdateExpression: 'SET stock = stock - :quantity, reservations.#order = :marker',
+          ConditionExpression: 'attribute_exists(id) AND stock >= :quantity AND attribute_not_exists(reservations.#order) AND attribute_not_exists(settled.#order)',
           ExpressionAttributeNames: { '#order': orderId },
-          ExpressionAttributeValues: { ':quantity': item.quantity },
+          ExpressionAttributeValues: { ':quantity': item.quantity, ':marker': { q: item.quantity, t: token, at: this.now().getTime() } satisfies Marker },
           ReturnValues: 'ALL_NEW',
         }),
+        sdkOptions(),
       );
       return { ...item, unitPrice: (result.Attributes as ProductItem).price };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
     // Which condition failed? A consistent read tells (dynalite cannot return the old item on failure).
-    const current = await this.item(item.productId);
-    if (current === undefined) throw new ServiceError('PRODUCT_NOT_FOUND', `product ${item.productId} does not exist`);
-    const reserved = current.reservations[orderId];
-    if (reserved === item.quantity) return { ...item, unitPrice: current.price };
-    if (reserved !== undefined) {
-      throw new ServiceError('RESERVATION_CONFLICT', `order ${orderId} already reserved ${reserved} of product ${item.productId}, not ${item.quantity}`);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const current = await this.item(item.productId);
+      if (current === undefined) throw new ServiceError('PRODUCT_NOT_FOUND', `product ${item.productId} does not exist`);
+      if (current.settled?.[orderId] !== undefined) return { ...item, unitPrice: current.price };
+      const marker = current.reservations[orderId];
+      if (marker === undefined) {
+        if (current.stock < item.quantity) throw new ServiceError('INSUFFICIENT_STOCK', `product ${item.productId} has ${current.stock} in stock, ${item.quantity} requested`);
+        return this.reserveOne(orderId, item, token, round + 1);
+      }
+      if (!isMarker(marker) || marker.q !== item.quantity) {
+        throw new ServiceError('RESERVATION_CONFLICT', `order ${orderId} already reserved ${isMarker(marker) ? marker.q : '?'} of product ${item.productId}, not ${item.quantity}`);
+      }
+      if (marker.t === token) return { ...item, unitPrice: current.price };
+      // Reserved under an earlier lease of this order: the caller's lease replaced it, so take it over.
+      try {
+        await this.db.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { id: item.productId },
+            UpdateExpression: 'SET reservations.#order.t = :token',
+            ConditionExpression: 'reservations.#order.t = :old',
+            ExpressionAttributeNames: { '#order': orderId },
+            ExpressionAttributeValues: { ':token': token, ':old': marker.t },
+          }),
+          sdkOptions(),
+        );
+        return { ...item, unitPrice: current.price };
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      }
     }
-    throw new ServiceError('INSUFFICIENT_STOCK', `product ${item.productId} has ${current.stock} in stock, ${item.quantity} requested`);
+    throw new ServiceError('RESERVATION_CONFLICT', `the reservation of order ${orderId} on product ${item.productId} keeps changing hands`);
   }
 
-  /** Applies `update` to each product that still holds the order's marker; one without it is done already. */
-  private async settleReservation(orderId: string, productIds: readonly string[], update: string): Promise<void> {
+  /** Applies a settling update to each product that holds the order's marker; one without it is done already. */
+  private async settle(
+    orderId: string,
+    productIds: readonly string[],
+    update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Record<string, unknown> },
+  ): Promise<void> {
     await Promise.all(
       productIds.map(async (productId) => {
         try {
           await this.db.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: { id: productId },
-              UpdateExpression: update,
-              ConditionExpression: 'attribute_exists(reservations.#order)',
-              ExpressionAttributeNames: { '#order': orderId },
-            }),
+            new UpdateCommand({ TableName: this.tableName, Key: { id: productId }, ExpressionAttributeNames: { '#order': orderId }, ...update }),
+            sdkOptions(),
           );
         } catch (error) {
           if (!(error instanceof ConditionalCheckFailedException)) throw error;
@@ -187,14 +327,18 @@ export class ProductStore {
   }
 
   private async item(id: string): Promise<ProductItem | undefined> {
-    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }));
+    const result = await this.db.send(new GetCommand({ TableName: this.tableName, Key: { id }, ConsistentRead: true }), sdkOptions());
     return result.Item as ProductItem | undefined;
   }
 }
 
 function toProduct(item: ProductItem): Product {
-  const { reservations: _reservations, requestHash: _requestHash, ...product } = item;
+  const { reservations: _reservations, settled: _settled, sold: _sold, received: _received, requestHash: _requestHash, ...product } = item;
   return product;
+}
+
+function isMarker(value: unknown): value is Marker {
+  return typeof value === 'object' && value !== null && typeof (value as Marker).q === 'number' && typeof (value as Marker).t === 'string';
 }
 
 function assertCurrency(currency: string, field: string): void {

@@ -5,13 +5,14 @@ import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { FastifyInstance } from 'fastify';
 import { RegisterInstanceCommand } from '@aws-sdk/client-servicediscovery';
 import type { ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { IDEMPOTENCY_TABLE, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
+import { ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
 import { SERVICES } from '../../lib/routes/gatehouse-routes';
 import { LocalRegistry } from '../../local/registry';
 import { createServiceDiscoveryClient } from '../../services/common/lifecycle';
 import { createOrderApp } from '../../services/order/app';
 import { InstanceDirectory } from '../../services/order/discovery';
-import { IdempotencyStore, OrderStore } from '../../services/order/orders';
+import { OrderStore } from '../../services/order/orders';
+import { ReservationSweeper } from '../../services/order/sweeper';
 import { HttpProductReservations } from '../../services/order/product-client';
 import { SERVICE_ENV } from '../../lib/runtime-env';
 import { LocalDynamo } from '../../local/dynamo/local-dynamo';
@@ -49,11 +50,11 @@ export async function startDynamo(): Promise<{ dynamo: LocalDynamo; db: DynamoDB
   };
 }
 
-/** The product service over dynalite. */
-export async function startProductService(data: Awaited<ReturnType<typeof startDynamo>>): Promise<Running & { store: ProductStore }> {
+/** The product service over dynalite (or over `db`, e.g. a client of a fault-injecting proxy). */
+export async function startProductService(data: Awaited<ReturnType<typeof startDynamo>>, options: { db?: DynamoDBDocumentClient } = {}): Promise<Running & { store: ProductStore }> {
   const tableName = data.tableName(PRODUCTS_TABLE.id);
   await data.dynamo.ensureTables([{ definition: PRODUCTS_TABLE, name: tableName }]);
-  const store = new ProductStore(data.db, tableName);
+  const store = new ProductStore(options.db ?? data.db, tableName);
   const app = createProductApp({ store, readiness: async () => undefined, logger: false });
   const url = await listen(app);
   return { url, app, store, close: async () => app.close() };
@@ -85,27 +86,51 @@ export async function registerInstance(cloudMap: Awaited<ReturnType<typeof start
   );
 }
 
-/** The order service over dynalite, finding products through the registry. */
+/** Options of {@link startOrderService}. */
+export interface OrderServiceOptions {
+  readonly ttlMs?: number;
+  /** The order service's DynamoDB client. @default - the test's client of dynalite */
+  readonly db?: DynamoDBDocumentClient;
+  readonly orders?: (db: DynamoDBDocumentClient, tableName: string) => OrderStore;
+  readonly leaseMs?: number;
+  readonly requestDeadlineMs?: number;
+  /** Cap of one product-service call, in ms. @default - 30000 */
+  readonly productTimeoutMs?: number;
+  readonly onAfterAnswer?: (work: Promise<void>) => void;
+}
+
+/** The order service over dynalite, finding products through the registry, with its sweeper (not started). */
 export async function startOrderService(
   data: Awaited<ReturnType<typeof startDynamo>>,
   cloudMap: Awaited<ReturnType<typeof startRegistry>>,
-  options: { ttlMs?: number; orders?: (db: DynamoDBDocumentClient, tableName: string) => OrderStore } = {},
-): Promise<Running & { directory: InstanceDirectory; orders: OrderStore }> {
-  const [ordersTable, keysTable] = [data.tableName(ORDERS_TABLE.id), data.tableName(IDEMPOTENCY_TABLE.id)];
-  await data.dynamo.ensureTables([
-    { definition: ORDERS_TABLE, name: ordersTable },
-    { definition: IDEMPOTENCY_TABLE, name: keysTable },
-  ]);
+  options: OrderServiceOptions = {},
+): Promise<Running & { directory: InstanceDirectory; orders: OrderStore; sweeper: (now?: () => number) => ReservationSweeper }> {
+  const ordersTable = data.tableName(ORDERS_TABLE.id);
+  await data.dynamo.ensureTables([{ definition: ORDERS_TABLE, name: ordersTable }]);
+  const db = options.db ?? data.db;
   const directory = new InstanceDirectory({ client: cloudMap.client, namespace: TEST_NAMESPACE, service: SERVICES.product, ttlMs: options.ttlMs ?? 60_000 });
-  const orders = options.orders ? options.orders(data.db, ordersTable) : new OrderStore(data.db, ordersTable);
+  const orders = options.orders ? options.orders(db, ordersTable) : new OrderStore(db, ordersTable);
+  const products = new HttpProductReservations(directory, options.productTimeoutMs ?? 30_000);
+  // Under jest's load a request may legitimately take seconds: a long default budget, unless a test sets one.
+  const requestDeadlineMs = options.requestDeadlineMs ?? 28_000;
+  const leaseMs = options.leaseMs ?? 60_000;
   const app = createOrderApp({
     orders,
-    keys: new IdempotencyStore(data.db, keysTable),
-    products: new HttpProductReservations(directory, 30_000),
+    products,
+    leaseMs,
+    requestDeadlineMs,
     discoveryStats: () => directory.stats,
     readiness: async () => undefined,
     logger: false,
+    ...(options.onAfterAnswer !== undefined && { onAfterAnswer: options.onAfterAnswer }),
   });
   const url = await listen(app);
-  return { url, app, directory, orders, close: async () => app.close() };
+  return {
+    url,
+    app,
+    directory,
+    orders,
+    sweeper: (now) => new ReservationSweeper({ orders, products, leaseMs, warn: () => undefined, ...(now !== undefined && { now }) }),
+    close: async () => app.close(),
+  };
 }
