@@ -1,4 +1,3 @@
-import * as path from 'node:path';
 import { Duration, Lazy, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -17,6 +16,7 @@ import {
 } from '../../lambda/authorizer/config';
 import type { RouteSpec } from '../routes/route-spec';
 import { validateRoutes } from '../routes/route-spec';
+import { authorizerCode } from './authorizer-code';
 
 /** An identity provider whose JWTs the authorizer accepts. */
 export interface JwtIssuer {
@@ -96,8 +96,6 @@ export interface JwtAuthorizerProps {
   readonly logRetention?: logs.RetentionDays;
 }
 
-/** The Lambda entry point, bundled by esbuild at synth. */
-const HANDLER_ENTRY = path.join(__dirname, '..', '..', 'lambda', 'authorizer', 'index.ts');
 const FUNCTION_TIMEOUT = Duration.seconds(10);
 const MAX_RESULTS_CACHE_TTL_SECONDS = 3600;
 
@@ -157,8 +155,8 @@ export class JwtAuthorizer extends Construct {
     this.logGroup.grantWrite(role);
 
     this.handler = new nodejs.NodejsFunction(this, 'Handler', {
-      entry: HANDLER_ENTRY,
-      handler: 'handler',
+      // Bundled from the source in this repository; the prebuilt bundle in an installed package.
+      ...authorizerCode(),
       runtime: lambda.Runtime.NODEJS_24_X,
       architecture: lambda.Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
@@ -171,14 +169,6 @@ export class JwtAuthorizer extends Construct {
       environment: {
         [AUTHORIZER_CONFIG_ENV]: Lazy.string({ produce: () => this.encodedConfig() }),
         ...STATIC_ENVIRONMENT,
-      },
-      bundling: {
-        format: nodejs.OutputFormat.ESM,
-        target: 'node24',
-        mainFields: ['module', 'main'],
-        minify: true,
-        sourceMap: true,
-        sourcesContent: false,
       },
     });
     Validations.of(role).acknowledge({

@@ -4,8 +4,19 @@
  * local runtime and the tests run the very same file.
  */
 import * as path from 'node:path';
-import { build, buildSync } from 'esbuild';
 import type { BuildOptions, Metafile } from 'esbuild';
+
+/**
+ * esbuild, loaded when a bundle is first asked for: the installed package declares it as an optional
+ * peer, so an app whose services all bring their own image synthesizes without it.
+ */
+function esbuild(): typeof import('esbuild') {
+  try {
+    return require('esbuild') as typeof import('esbuild');
+  } catch (error) {
+    throw new Error(`a Microservice with an entry is bundled with esbuild, which is not installed here (npm install --save-dev esbuild): ${String(error)}`);
+  }
+}
 
 /** The services' entry points, by service name. */
 export const SERVICE_ENTRIES = {
@@ -52,13 +63,13 @@ function serviceBuildOptions(entry: string, outdir: string) {
 
 /** Bundles `entry` into `outdir/server.js`. */
 export async function bundleService(entry: string, outdir: string): Promise<ServiceBundle> {
-  const result = await build(serviceBuildOptions(entry, outdir));
+  const result = await esbuild().build(serviceBuildOptions(entry, outdir));
   return bundleOf(outdir, result.metafile);
 }
 
 /** Bundles `entry` into `outdir/server.js`, blocking: for CDK constructs, which bundle at synth in their constructor. */
 export function bundleServiceSync(entry: string, outdir: string): ServiceBundle {
-  const result = buildSync(serviceBuildOptions(entry, outdir));
+  const result = esbuild().buildSync(serviceBuildOptions(entry, outdir));
   return bundleOf(outdir, result.metafile);
 }
 
