@@ -2,10 +2,12 @@
  * `npm start`: the whole system on one machine, no AWS account, no Docker. dynalite for DynamoDB, the
  * embedded Cloud Map registry, the product service (two instances) and the order service as processes
  * from the same bundles the containers ship, the development issuer, the authorizer in process, and
- * the local gateway rendered from the same route spec as the REST API.
+ * the local gateway rendered from the same route spec as the REST API. A service process that dies is
+ * restarted, as ECS replaces a task (local/system.ts).
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
+import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_TIERS } from '../lib/gateway/microservices-gateway';
@@ -13,14 +15,16 @@ import { SCOPES } from '../lib/routes/gatehouse-routes';
 import type { LocalTier } from './gateway';
 import { mintDevToken } from './issuer/dev-issuer';
 import { DEFAULT_STATE_DIR, OUTPUTS_FILE } from './state';
+import { formatPhases, PhaseLog } from './phases';
 import { LOCAL_NAMESPACE, startLocalSystem } from './system';
-import type { LocalSystem } from './system';
+import type { InstanceEvent, LocalSystem } from './system';
 
 /** What `npm start` was asked for. */
 interface StartFlags {
   readonly port: number;
   readonly stateDir: string;
   readonly dataDir?: string;
+  readonly verbose: boolean;
   readonly issuer?: { readonly issuer: string; readonly audience: string; readonly jwksUri: string };
 }
 
@@ -34,15 +38,17 @@ function readFlags(argv: readonly string[]): StartFlags {
       issuer: { type: 'string' },
       audience: { type: 'string' },
       'jwks-uri': { type: 'string' },
+      verbose: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (values.help) {
     process.stdout.write(
-      'npm start -- [--port 8080] [--data-dir DIR] [--issuer URL --audience AUD [--jwks-uri URL]] [--state-dir DIR]\n' +
+      'npm start -- [--port 8080] [--data-dir DIR] [--issuer URL --audience AUD [--jwks-uri URL]] [--state-dir DIR] [--verbose]\n' +
         '  --port       the gateway port (0: any free port)\n  --data-dir   keep DynamoDB data in DIR across restarts (default: in memory)\n' +
-        '  --issuer     trust this external issuer instead of the development one (needs --audience)\n',
+        '  --issuer     trust this external issuer instead of the development one (needs --audience)\n' +
+        '  --verbose    print what the start spent its time on, one line per phase\n',
     );
     process.exit(0);
   }
@@ -54,7 +60,7 @@ function readFlags(argv: readonly string[]): StartFlags {
     values.issuer !== undefined && values.audience !== undefined
       ? { issuer: values.issuer, audience: values.audience, jwksUri: values['jwks-uri'] ?? `${values.issuer.replace(/\/+$/, '')}/.well-known/jwks.json` }
       : undefined;
-  return { port, stateDir: path.resolve(values['state-dir']), ...(values['data-dir'] !== undefined && { dataDir: path.resolve(values['data-dir']) }), ...(issuer && { issuer }) };
+  return { port, stateDir: path.resolve(values['state-dir']), verbose: values.verbose, ...(values['data-dir'] !== undefined && { dataDir: path.resolve(values['data-dir']) }), ...(issuer && { issuer }) };
 }
 
 /** A mistake in the command line: said plainly, exit code 2. */
@@ -69,8 +75,49 @@ function apiKeys(stateDir: string): Record<string, string> {
   return keys;
 }
 
+/**
+ * Fails at once when the gateway's port is taken, before anything is written: a second `npm start`
+ * must not overwrite the running one's outputs or bundles only to learn that its port is in use.
+ * The port is let go again right away; were it taken in between, the gateway's own listen says so.
+ */
+async function checkPortFree(port: number): Promise<void> {
+  if (port === 0) return;
+  const probe = createServer();
+  await new Promise<void>((resolve, reject) => {
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(error.code === 'EADDRINUSE' ? new UsageError(`port ${port} is in use: stop what runs there, or pass --port to choose another (--port 0 picks a free one)`) : error),
+    );
+    // The gateway's own address (LocalGateway's default host).
+    probe.listen(port, '127.0.0.1', () => resolve());
+  });
+  await new Promise((resolve) => probe.close(resolve));
+}
+
+/** Writes the outputs file whole or not at all: `npm run e2e` may read it while a restart rewrites it. */
+function writeOutputs(file: string, outputs: object): void {
+  const temporary = `${file}.${process.pid}.tmp`;
+  fs.writeFileSync(temporary, JSON.stringify(outputs, null, 2));
+  fs.renameSync(temporary, file);
+}
+
+/** One line about a service instance the supervisor restarts. */
+function describeEvent(event: InstanceEvent, logsDir: string): string {
+  switch (event.kind) {
+    case 'exited':
+      return `${event.instance} exited (${event.code}); it is out of the registry, see ${path.join(logsDir, `${event.instance}.log`)}`;
+    case 'restarting':
+      return `${event.instance}: restarting in ${event.delayMs} ms`;
+    case 'restarted':
+      return `${event.instance} is back (pid ${event.pid}, ${event.url})`;
+    case 'failed':
+      return `${event.instance} failed to restart: ${event.message}`;
+  }
+}
+
 async function main(): Promise<void> {
   const flags = readFlags(process.argv.slice(2));
+  const phases = new PhaseLog();
+  await phases.time('check port', () => checkPortFree(flags.port), () => (flags.port === 0 ? 'any free port' : `port ${flags.port} free`));
   fs.mkdirSync(flags.stateDir, { recursive: true });
   const keys = apiKeys(flags.stateDir);
   const tiers: LocalTier[] = DEFAULT_TIERS.map((tier) => ({
@@ -82,6 +129,8 @@ async function main(): Promise<void> {
   }));
 
   let system: LocalSystem;
+  let writeCurrentOutputs = (): void => undefined;
+  const logsDir = path.join(flags.stateDir, 'logs');
   try {
     system = await startLocalSystem({
       stateDir: flags.stateDir,
@@ -89,7 +138,12 @@ async function main(): Promise<void> {
       tiers,
       ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
       ...(flags.issuer !== undefined && { issuer: { issuer: flags.issuer.issuer, audience: [flags.issuer.audience], jwksUri: flags.issuer.jwksUri } }),
-      onUnexpectedExit: (instance, code) => process.stderr.write(`${instance} exited (${code}); see ${path.join(flags.stateDir, 'logs', `${instance}.log`)}\n`),
+      phases,
+      onInstanceEvent: (event) => {
+        process.stderr.write(`${describeEvent(event, logsDir)}\n`);
+        // The outputs name each process's pid: a restarted one has a new pid.
+        if (event.kind === 'restarted') writeCurrentOutputs();
+      },
     });
   } catch (error) {
     if (error instanceof Error && 'code' in error && error.code === 'EADDRINUSE') {
@@ -106,19 +160,29 @@ async function main(): Promise<void> {
 
   const { gateway, trusted, devIssuer } = system;
   const token = devIssuer === undefined ? undefined : await mintDevToken(devIssuer.key, { sub: 'dev-user', scopes: Object.values(SCOPES), ttlSeconds: 3600 });
-  const outputs = {
+  const outputs = () => ({
     Gatehouse: {
       ApiUrl: gateway.apiUrl,
       ...Object.fromEntries(Object.entries(keys).map(([tier, value]) => [`ApiKey${tier}`, value])),
       Tiers: Object.fromEntries(tiers.map(({ name, rateLimit, burstLimit, quota }) => [name, { rateLimit, burstLimit, quota: quota ?? null }])),
       Issuer: trusted.issuer,
-      Audience: trusted.audience[0],
+      Audience: trusted.audience?.[0] ?? null,
       JwksUri: trusted.jwksUri,
       Namespace: LOCAL_NAMESPACE,
-      Local: { stateDir: flags.stateDir, processes: system.processes.map(({ instance, process: started }) => ({ instance, pid: started.child.pid })) },
+      Local: {
+        stateDir: flags.stateDir,
+        registryEndpoint: system.registryEndpoint,
+        processes: system.processes.map(({ instance, process: started }) => ({ instance, pid: started.child.pid, url: started.url })),
+        parts: system.parts,
+      },
     },
-  };
-  fs.writeFileSync(path.join(flags.stateDir, OUTPUTS_FILE), JSON.stringify(outputs, null, 2));
+  });
+  writeCurrentOutputs = () => writeOutputs(path.join(flags.stateDir, OUTPUTS_FILE), outputs());
+  writeCurrentOutputs();
+  if (flags.verbose) {
+    phases.record('ready', 0);
+    process.stdout.write(['', 'Start-up (ms since the process started; phases overlap where they run together):', ...formatPhases(phases.list())].join('\n') + '\n');
+  }
 
   process.stdout.write(
     [
@@ -133,7 +197,7 @@ async function main(): Promise<void> {
             '',
             `  curl -H 'x-api-key: ${keys[tiers[0].name]}' -H 'Authorization: Bearer ${token}' ${gateway.apiUrl}products`,
           ]
-        : [`Trusting ${trusted.issuer} (audience ${trusted.audience[0]}); bring a token from it.`]),
+        : [`Trusting ${trusted.issuer} (${trusted.audience !== undefined ? `audience ${trusted.audience[0]}` : `app clients ${(trusted.clientIds ?? []).join(', ')}`}); bring a token from it.`]),
       '',
       `Outputs: ${path.join(flags.stateDir, OUTPUTS_FILE)}   Service logs: ${system.logsDir}   Stop: Ctrl-C`,
       '',

@@ -1,11 +1,21 @@
 /**
- * Starting the whole system on one machine: dynalite with the tables, the embedded registry, the
- * product service twice and the order service as processes from their bundles, the development issuer
- * (or an external one), the authorizer in process, and the local gateway. `npm start` and the
- * benchmarks both start it through here; they differ only in their options.
+ * Starting the whole system on one machine: dynalite with the tables, the embedded registry and the
+ * development issuer (each its own process), the product service twice and the order service as
+ * supervised processes from their bundles, the authorizer in process, and the local gateway. `npm start`
+ * and the benchmarks both start it through here; they differ only in their options.
+ *
+ * The gateway's process runs only the gateway and the authorizer (as API Gateway does); everything
+ * else runs in child processes that signal readiness, so that their work never takes its event loop.
+ * Parts that do not depend on each other start together: bundles are reused while their inputs are
+ * unchanged, and the parts, the services and the gateway start as soon as what they need is up.
+ *
+ * Like ECS, the runtime replaces a service process that dies: it leaves the gateway's targets and the
+ * registry at once, and starts again with backoff (local/supervisor.ts). The registry also checks each
+ * instance's /health, so that one that hangs is reported UNHEALTHY (local/registry/health-check.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DeregisterInstanceCommand, InstanceNotFound } from '@aws-sdk/client-servicediscovery';
 import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lambda/authorizer/config';
 import type { TrustedIssuer } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/handler';
@@ -17,13 +27,19 @@ import { SERVICE_ENV } from '../lib/runtime-env';
 import { bundleService, SERVICE_ENTRIES } from '../lib/service/service-bundle';
 import { createServiceDiscoveryClient } from '../services/common/lifecycle';
 import { InstanceDirectory } from '../services/order/discovery';
-import { LocalDynamo } from './dynamo/local-dynamo';
+import { cachedBundle, cachedPartsBundle, NODE_MODULES } from './bundle-cache';
+import type { CachedBundle } from './bundle-cache';
 import { LocalGateway } from './gateway';
 import type { LocalTier } from './gateway';
-import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer } from './issuer/dev-issuer';
-import { startServiceProcess } from './processes';
+import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey } from './issuer/dev-issuer';
+import type { DevKey } from './issuer/dev-issuer';
+import type { PartName, PartOptions } from './part-main';
+import { PhaseLog } from './phases';
+import { startServiceProcess, stopProcess } from './processes';
 import type { ServiceProcess } from './processes';
-import { LocalRegistry } from './registry';
+import type { HealthCheckOptions, RegistryServiceSpec } from './registry';
+import { Supervisor } from './supervisor';
+import type { BackoffOptions, Incarnation } from './supervisor';
 
 /** The Cloud Map namespace of the local system. */
 export const LOCAL_NAMESPACE = 'gatehouse.local';
@@ -47,12 +63,37 @@ export interface LocalSystemOptions {
   readonly dataDir?: string;
   /** An external issuer to trust. @default - the development issuer */
   readonly issuer?: TrustedIssuer;
-  /** Where the service processes' log lines go. @default - `stateDir/logs/<instance>.log` */
+  /** Where the processes' log lines go. @default - `stateDir/logs/<instance>.log` */
   readonly serviceLogs?: 'files' | 'none';
   /** The authorizer's logger. @default - JSON lines on stdout */
   readonly authorizerLogger?: Logger;
-  /** Told when a service process exits while the system is not stopping. */
-  readonly onUnexpectedExit?: (instance: string, code: number | null) => void;
+  /** Told when a service instance exits unasked, is restarted, or fails to restart. */
+  readonly onInstanceEvent?: (event: InstanceEvent) => void;
+  /** The waits between restarts of a service instance. @default - 200 ms doubling to 5 s, reset after 10 s up */
+  readonly restartBackoff?: BackoffOptions;
+  /** The registry's checks of each instance's /health. @default - every second, UNHEALTHY after two failures */
+  readonly healthCheck?: HealthCheckOptions;
+  /** Receives the timings of the start's phases. @default - kept nowhere */
+  readonly phases?: PhaseLog;
+}
+
+/** What happened to a supervised service instance. */
+export type InstanceEvent =
+  | { readonly kind: 'exited'; readonly instance: string; readonly code: number | null }
+  | { readonly kind: 'restarting'; readonly instance: string; readonly delayMs: number }
+  | { readonly kind: 'restarted'; readonly instance: string; readonly pid: number | undefined; readonly url: string }
+  | { readonly kind: 'failed'; readonly instance: string; readonly message: string };
+
+/** The development issuer: its JWKS endpoint (served by its own process) and its key, to mint tokens. */
+export interface RunningDevIssuer {
+  readonly jwksUri: string;
+  readonly key: DevKey;
+}
+
+/** A running service instance. */
+export interface RunningInstance {
+  readonly instance: string;
+  readonly process: ServiceProcess;
 }
 
 /** A running local system. */
@@ -60,125 +101,251 @@ export interface LocalSystem {
   readonly gateway: LocalGateway;
   readonly trusted: TrustedIssuer;
   /** The development issuer, unless an external one is trusted. */
-  readonly devIssuer?: DevIssuer;
-  readonly processes: readonly { readonly instance: string; readonly process: ServiceProcess }[];
+  readonly devIssuer?: RunningDevIssuer;
+  /** The service instances running now (an instance between a death and its restart is missing). */
+  readonly processes: readonly RunningInstance[];
+  /** The runtime's own processes: dynalite, the registry and the dev issuer. */
+  readonly parts: readonly { readonly part: PartName; readonly pid: number | undefined }[];
+  /** The embedded registry's endpoint (Cloud Map API). */
+  readonly registryEndpoint: string;
+  /** dynalite's endpoint (DynamoDB API). */
+  readonly dynamoEndpoint: string;
   readonly logsDir: string;
-  /** Stops everything, in reverse order of starting; safe to call twice. */
+  /** Stops everything: the gateway, then the services, then the parts; safe to call twice. */
   stop(): Promise<void>;
 }
 
+/** A service instance the supervisor runs. */
+type ServiceIncarnation = ServiceProcess & Incarnation;
+
 /** Starts the system; if any part fails to start, what had started is stopped and the error thrown. */
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
-  const stops: (() => Promise<unknown>)[] = [];
-  let stopping = false;
-  const stop = async (): Promise<void> => {
-    stopping = true;
-    for (const step of stops.reverse()) {
-      await step().catch((error: unknown) => process.stderr.write(`stopping: ${error instanceof Error ? error.message : String(error)}\n`));
-    }
-    stops.length = 0;
+  const phases = options.phases ?? new PhaseLog();
+  // Stopped in this order: first no new traffic, then the services (which deregister on the way
+  // out, so the registry must still be up), then the parts.
+  const layers = { gateway: [] as (() => Promise<unknown>)[], services: [] as (() => Promise<unknown>)[], parts: [] as (() => Promise<unknown>)[] };
+  let stopped: Promise<void> | undefined;
+  const stop = (): Promise<void> => {
+    stopped ??= (async () => {
+      for (const layer of [layers.gateway, layers.services, layers.parts]) {
+        await Promise.all(layer.map((step) => step().catch((error: unknown) => process.stderr.write(`stopping: ${error instanceof Error ? error.message : String(error)}\n`))));
+      }
+    })();
+    return stopped;
   };
   const logsDir = path.join(options.stateDir, 'logs');
+  const bundlesDir = path.join(options.stateDir, 'bundles');
+  const logStream = (name: string): fs.WriteStream | undefined => {
+    if (options.serviceLogs === 'none') return undefined;
+    const stream = fs.createWriteStream(path.join(logsDir, `${name}.log`), { flags: 'a' });
+    layers.parts.push(async () => new Promise((resolve) => stream.end(resolve)));
+    return stream;
+  };
+
+  // Every phase that runs is in here, so that a failure can wait for the others before stopping them.
+  const pending: Promise<unknown>[] = [];
+  const track = <T>(promise: Promise<T>): Promise<T> => {
+    pending.push(promise);
+    // Handled where it is awaited; this only keeps a failure that nothing awaits yet from crashing the process.
+    promise.catch(() => undefined);
+    return promise;
+  };
+  const parts: { part: PartName; pid: number | undefined }[] = [];
   try {
     fs.mkdirSync(logsDir, { recursive: true });
-    const bundlesDir = path.join(options.stateDir, 'bundles');
-    const [product, order] = await Promise.all([
-      bundleService(SERVICE_ENTRIES.product, path.join(bundlesDir, SERVICES.product)),
-      bundleService(SERVICE_ENTRIES.order, path.join(bundlesDir, SERVICES.order)),
-    ]);
-
-    const dynamo = await LocalDynamo.start(options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
-    stops.push(() => dynamo.close());
-    await dynamo.ensureTables([PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE].map((definition) => ({ definition, name: definition.id })));
-
-    const registry = await LocalRegistry.start({ services: Object.values(SERVICES).map((name) => ({ namespace: LOCAL_NAMESPACE, name })) });
-    stops.push(() => registry.close());
-
-    const start = async (file: string, service: string, instance: string, env: Record<string, string>): Promise<{ instance: string; process: ServiceProcess }> => {
-      const log = options.serviceLogs === 'none' ? undefined : fs.createWriteStream(path.join(logsDir, `${instance}.log`), { flags: 'a' });
-      const started = await startServiceProcess(
-        file,
-        {
-          [SERVICE_ENV.port]: '0',
-          [SERVICE_ENV.host]: '127.0.0.1',
-          [SERVICE_ENV.region]: REGION,
-          [SERVICE_ENV.dynamodbEndpoint]: dynamo.endpoint,
-          [SERVICE_ENV.cloudMapEndpoint]: registry.endpoint,
-          [SERVICE_ENV.registryServiceId]: registry.serviceId(LOCAL_NAMESPACE, service),
-          [SERVICE_ENV.instanceId]: instance,
-          [SERVICE_ENV.advertiseHost]: '127.0.0.1',
-          ...env,
-        },
-        { ...(log !== undefined && { onLine: (line: string) => log.write(`${line}\n`) }), keepLogs: 0 },
+    const bundleNote = (bundle: CachedBundle) => (bundle.reused ? 'reused' : 'built');
+    const serviceBundle = (service: keyof typeof SERVICE_ENTRIES) => {
+      const outdir = path.join(bundlesDir, SERVICES[service]);
+      return phases.time(
+        `bundle ${service}`,
+        () =>
+          cachedBundle({
+            outdir,
+            file: path.join(outdir, 'server.js'),
+            key: `service ${SERVICE_ENTRIES[service]}`,
+            extraInputs: [require.resolve('../lib/service/service-bundle')],
+            build: async () => (await bundleService(SERVICE_ENTRIES[service], outdir)).inputs,
+          }),
+        bundleNote,
       );
-      stops.push(async () => {
-        if (started.child.exitCode === null && started.child.signalCode === null) {
-          started.child.kill('SIGTERM');
-          const timer = setTimeout(() => started.child.kill('SIGKILL'), 30_000);
-          await started.exited;
-          clearTimeout(timer);
-        }
-        log?.end();
-      });
-      void started.exited.then((code) => {
-        if (!stopping) options.onUnexpectedExit?.(instance, code);
-      });
-      return { instance, process: started };
     };
-    const processes = await Promise.all([
-      start(product.file, SERVICES.product, 'product-1', { [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }),
-      start(product.file, SERVICES.product, 'product-2', { [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }),
-      start(order.file, SERVICES.order, 'order-1', {
-        [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id,
-        [SERVICE_ENV.idempotencyTable]: IDEMPOTENCY_TABLE.id,
-        [SERVICE_ENV.discoveryNamespace]: LOCAL_NAMESPACE,
-        [SERVICE_ENV.discoveryTtlMs]: '2000',
-      }),
-    ]);
+    const bundles = track(Promise.all([serviceBundle('product'), serviceBundle('order')]));
+    const partsBundle = track(phases.time('bundle parts', () => cachedPartsBundle(path.join(bundlesDir, 'parts')), bundleNote));
 
-    let devIssuer: DevIssuer | undefined;
-    let trusted = options.issuer;
-    if (trusted === undefined) {
-      const issuer = await DevIssuer.start(options.stateDir);
-      stops.push(() => issuer.close());
-      devIssuer = issuer;
-      trusted = { issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: issuer.jwksUri };
-    }
-    const routes = options.routes ?? GATEHOUSE_ROUTES;
-    const authorizer = createAuthorizerHandler(
-      {
-        issuers: [trusted],
-        algorithms: AUTHORIZER_DEFAULTS.algorithms,
-        clockToleranceSeconds: AUTHORIZER_DEFAULTS.clockToleranceSeconds,
-        scopeTable: buildScopeTable(routes),
-        jwks: AUTHORIZER_DEFAULTS.jwks,
-      },
-      { prefetchKeys: true, ...(options.authorizerLogger !== undefined && { logger: options.authorizerLogger }) },
-    );
-
-    // The gateway finds the services the way the order service finds products: through the registry.
-    const cloudMap = createServiceDiscoveryClient(registry.endpoint, REGION);
-    stops.push(async () => cloudMap.destroy());
-    const directories = new Map<string, InstanceDirectory>(
-      Object.values(SERVICES).map((service) => [service, new InstanceDirectory({ client: cloudMap, namespace: LOCAL_NAMESPACE, service, ttlMs: 1_000 })]),
-    );
-    const gateway = await LocalGateway.start({
-      routes,
-      stageName: LOCAL_STAGE,
-      port: options.port,
-      tiers: options.tiers,
-      stageThrottle: options.stageThrottle ?? { rateLimit: 500, burstLimit: 1000 },
-      authorizer,
-      authorizerCacheTtlSeconds: 300,
-      resolveService: async (service) => {
-        const directory = directories.get(service);
-        return directory === undefined ? [] : (await directory.instances()).map((instance) => instance.url);
-      },
+    const startPart = <P extends PartName>(part: P, partOptions: PartOptions[P]): Promise<ServiceProcess> =>
+      track(
+        phases.time(`start ${part}`, async () => {
+          const { file } = await partsBundle;
+          const log = logStream(part);
+          const started = await startServiceProcess(file, { NODE_PATH: NODE_MODULES }, {
+            args: [part, JSON.stringify(partOptions)],
+            stdinPipe: true,
+            keepLogs: 0,
+            ...(log !== undefined && { onLine: (line: string) => log.write(`${line}\n`) }),
+          });
+          layers.parts.push(() => stopProcess(started, 10_000));
+          parts.push({ part, pid: started.child.pid });
+          return started;
+        }),
+      );
+    const dynamo = startPart('dynamo', options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
+    const registry = startPart('registry', {
+      services: Object.values(SERVICES).map((name): RegistryServiceSpec => ({ namespace: LOCAL_NAMESPACE, name })),
+      healthCheck: options.healthCheck ?? {},
     });
-    stops.push(() => gateway.close());
-    return { gateway, trusted, ...(devIssuer !== undefined && { devIssuer }), processes, logsDir, stop };
+    // The key is made (or loaded) here before the issuer process starts, so that the two never both
+    // create it; the issuer process only reads it.
+    const devIssuer =
+      options.issuer !== undefined
+        ? undefined
+        : track(
+            (async (): Promise<RunningDevIssuer> => {
+              const key = await phases.time('load dev key', () => loadOrCreateDevKey(options.stateDir));
+              const issuer = await startPart('issuer', { stateDir: options.stateDir });
+              return { key, jwksUri: `${issuer.url}/.well-known/jwks.json` };
+            })(),
+          );
+
+    const registryProcess = await registry;
+    const registryEndpoint = registryProcess.url;
+    const serviceIds = new Map((registryProcess.ready.services as { name: string; id: string }[]).map((service) => [service.name, service.id]));
+    const serviceId = (service: string): string => {
+      const id = serviceIds.get(service);
+      if (id === undefined) throw new Error(`the registry did not declare the service ${service}`);
+      return id;
+    };
+    const cloudMap = createServiceDiscoveryClient(registryEndpoint, REGION);
+    layers.parts.push(async () => cloudMap.destroy());
+
+    // The gateway's target groups: the instances whose process is up. A dead one leaves at once, as an
+    // ECS task leaves its ALB target group when it stops, however long the registry answer is cached.
+    const live = new Set<string>();
+    const supervisors: { readonly instance: string; readonly supervisor: Supervisor<ServiceIncarnation> }[] = [];
+    const supervise = async (file: string, service: string, instance: string, env: Record<string, string>): Promise<void> => {
+      const log = logStream(instance);
+      const write = (line: string): void => void log?.write(`${line}\n`);
+      const id = serviceId(service);
+      const supervisor = new Supervisor<ServiceIncarnation>({
+        name: instance,
+        ...(options.restartBackoff !== undefined && { backoff: options.restartBackoff }),
+        start: async () => {
+          const started = await startServiceProcess(
+            file,
+            {
+              [SERVICE_ENV.port]: '0',
+              [SERVICE_ENV.host]: '127.0.0.1',
+              [SERVICE_ENV.region]: REGION,
+              [SERVICE_ENV.dynamodbEndpoint]: (await dynamo).url,
+              [SERVICE_ENV.cloudMapEndpoint]: registryEndpoint,
+              [SERVICE_ENV.registryServiceId]: id,
+              [SERVICE_ENV.instanceId]: instance,
+              [SERVICE_ENV.advertiseHost]: '127.0.0.1',
+              ...env,
+            },
+            { keepLogs: 0, onLine: write },
+          );
+          return { ...started, stop: () => stopProcess(started) };
+        },
+        onReady: (started) => {
+          live.add(started.url);
+          if (supervisor.restarts > 0) options.onInstanceEvent?.({ kind: 'restarted', instance, pid: started.child.pid, url: started.url });
+        },
+        onDeath: async (dead, code) => {
+          live.delete(dead.url);
+          options.onInstanceEvent?.({ kind: 'exited', instance, code });
+          // What ECS does when a task stops: out of Cloud Map at once. A service that stopped
+          // gracefully has deregistered itself already.
+          await cloudMap.send(new DeregisterInstanceCommand({ ServiceId: id, InstanceId: instance })).catch((error: unknown) => {
+            if (!(error instanceof InstanceNotFound)) throw error;
+          });
+        },
+        onRestartScheduled: (delayMs) => options.onInstanceEvent?.({ kind: 'restarting', instance, delayMs }),
+        onError: (error) => {
+          const message = error instanceof Error ? error.message : String(error);
+          write(JSON.stringify({ msg: 'supervisor', instance, error: message }));
+          options.onInstanceEvent?.({ kind: 'failed', instance, message });
+        },
+      });
+      supervisors.push({ instance, supervisor });
+      layers.services.push(() => supervisor.stop());
+      await supervisor.start();
+    };
+    const services = track(
+      (async () => {
+        const [[product, order]] = await Promise.all([bundles, dynamo]);
+        await phases.time('start services', () =>
+          Promise.all([
+            supervise(product.file, SERVICES.product, 'product-1', { [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }),
+            supervise(product.file, SERVICES.product, 'product-2', { [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }),
+            supervise(order.file, SERVICES.order, 'order-1', {
+              [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id,
+              [SERVICE_ENV.idempotencyTable]: IDEMPOTENCY_TABLE.id,
+              [SERVICE_ENV.discoveryNamespace]: LOCAL_NAMESPACE,
+              [SERVICE_ENV.discoveryTtlMs]: '2000',
+            }),
+          ]),
+        );
+      })(),
+    );
+
+    const issuer = await devIssuer;
+    const trusted: TrustedIssuer = options.issuer ?? { issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: (issuer as RunningDevIssuer).jwksUri };
+    const gateway = await track(phases.time('start gateway', () => startGateway(options, trusted, cloudMap, live)));
+    layers.gateway.push(() => gateway.close());
+    await services;
+    return {
+      gateway,
+      trusted,
+      ...(issuer !== undefined && { devIssuer: issuer }),
+      get processes() {
+        return supervisors.flatMap(({ instance, supervisor }) => {
+          const current = supervisor.current;
+          return current === undefined ? [] : [{ instance, process: current }];
+        });
+      },
+      parts,
+      registryEndpoint,
+      dynamoEndpoint: (await dynamo).url,
+      logsDir,
+      stop,
+    };
   } catch (error) {
+    // Whatever was starting alongside the failed phase finishes starting first, so that it is stopped too.
+    await Promise.allSettled(pending);
     await stop();
     throw error;
   }
+}
+
+/** The in-process authorizer and the gateway, finding services through the registry. */
+async function startGateway(options: LocalSystemOptions, trusted: TrustedIssuer, cloudMap: ReturnType<typeof createServiceDiscoveryClient>, live: ReadonlySet<string>): Promise<LocalGateway> {
+  const routes = options.routes ?? GATEHOUSE_ROUTES;
+  const authorizer = createAuthorizerHandler(
+    {
+      issuers: [trusted],
+      algorithms: AUTHORIZER_DEFAULTS.algorithms,
+      clockToleranceSeconds: AUTHORIZER_DEFAULTS.clockToleranceSeconds,
+      scopeTable: buildScopeTable(routes),
+      jwks: AUTHORIZER_DEFAULTS.jwks,
+    },
+    { prefetchKeys: true, ...(options.authorizerLogger !== undefined && { logger: options.authorizerLogger }) },
+  );
+  // The gateway finds the services the way the order service finds products: through the registry.
+  const directories = new Map<string, InstanceDirectory>(
+    Object.values(SERVICES).map((service) => [service, new InstanceDirectory({ client: cloudMap, namespace: LOCAL_NAMESPACE, service, ttlMs: 1_000 })]),
+  );
+  return LocalGateway.start({
+    routes,
+    stageName: LOCAL_STAGE,
+    port: options.port,
+    tiers: options.tiers,
+    stageThrottle: options.stageThrottle ?? { rateLimit: 500, burstLimit: 1000 },
+    authorizer,
+    authorizerCacheTtlSeconds: 300,
+    resolveService: async (service) => {
+      const directory = directories.get(service);
+      if (directory === undefined) return [];
+      return (await directory.instances()).map((instance) => instance.url).filter((url) => live.has(url));
+    },
+  });
 }

@@ -9,6 +9,8 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { HealthChecker } from './health-check';
+import type { HealthCheckOptions } from './health-check';
 import { AWS_JSON_CONTENT_TYPE, findOperation, TARGET_PREFIX } from './operations';
 import { RegistryError, RegistryState } from './state';
 import type { RegistryServiceSpec } from './state';
@@ -30,6 +32,12 @@ export interface LocalRegistryOptions {
    * @default - '127.0.0.1', loopback only: the registry has no authentication
    */
   readonly host?: string;
+  /**
+   * Check each registered instance's health over HTTP and set its custom health from the results, as
+   * ECS does for the tasks it registers (see health-check.ts).
+   * @default - no checks: health changes only through UpdateInstanceCustomHealthStatus, as on a bare Cloud Map service
+   */
+  readonly healthCheck?: HealthCheckOptions;
 }
 
 /** The largest request body the registry reads; a larger one is answered 413 and never buffered. */
@@ -46,6 +54,8 @@ export class LocalRegistry {
     const host = options.host ?? '127.0.0.1';
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`port must be an integer from 0 to 65535, got ${port}`);
     const state = new RegistryState(options.services);
+    // Built before listening, so that a bad setting fails the start and leaves nothing open.
+    const checker = options.healthCheck === undefined ? undefined : new HealthChecker(state, options.healthCheck);
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
       const requestId = randomUUID();
       response.setHeader('x-amzn-RequestId', requestId);
@@ -58,14 +68,15 @@ export class LocalRegistry {
         resolve();
       });
     });
-    return new LocalRegistry(server, state, host);
+    checker?.start();
+    return new LocalRegistry(server, state, host, checker);
   }
 
   /** The URL to give the SDK client as `endpoint`, such as `http://127.0.0.1:49152`. */
   readonly endpoint: string;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly server: Server, private readonly state: RegistryState, host: string) {
+  private constructor(private readonly server: Server, private readonly state: RegistryState, host: string, private readonly checker?: HealthChecker) {
     const { port } = server.address() as AddressInfo;
     this.endpoint = `http://${urlHost(host)}:${port}`;
   }
@@ -83,13 +94,21 @@ export class LocalRegistry {
     return id;
   }
 
+  /** Every declared service with its id, in declaration order. */
+  services(): ReadonlyArray<RegistryServiceSpec & { readonly id: string }> {
+    return this.state.services();
+  }
+
   /** Stops listening and closes every connection, idle keep-alive ones included. Safe to call twice. */
   close(): Promise<void> {
-    this.closing ??= new Promise<void>((resolve, reject) => {
-      this.server.close((error) => (error ? reject(error) : resolve()));
-      // After close(): it stops accepting first, so no new connection slips in behind this.
-      this.server.closeAllConnections();
-    });
+    this.closing ??= Promise.all([
+      this.checker?.stop(),
+      new Promise<void>((resolve, reject) => {
+        this.server.close((error) => (error ? reject(error) : resolve()));
+        // After close(): it stops accepting first, so no new connection slips in behind this.
+        this.server.closeAllConnections();
+      }),
+    ]).then(() => undefined);
     return this.closing;
   }
 }

@@ -178,6 +178,13 @@ export class RegistryState {
     };
   }
 
+  /** Every registered instance of every service, with its address attributes and health: what a health checker probes. */
+  registrations(): ReadonlyArray<Registration & { readonly health: InstanceHealth }> {
+    return [...this.byId.values()].flatMap((service) =>
+      [...service.instances].map(([instanceId, instance]) => ({ serviceId: service.id, instanceId, attributes: instance.attributes, health: instance.health })),
+    );
+  }
+
   /**
    * The health of the service's instances, in registration order; of only `instanceIds` when given.
    * Ids that are not registered are left out, as moto does.

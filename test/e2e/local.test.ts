@@ -1,62 +1,65 @@
 /**
  * `npm start` for real, as a child process on a free port with its own state folder, and the
- * end-to-end suite through its gateway; then Ctrl-C, and no process may be left behind.
+ * end-to-end suite through its gateway, twice (a second run against the same system must pass as the
+ * first did); the supervisor replacing a killed instance without a request reaching the dead one; then
+ * Ctrl-C, and no process may be left behind.
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createServer } from 'node:net';
+import type { Server } from 'node:net';
+import { SCOPES, SERVICES } from '../../lib/routes/gatehouse-routes';
 import { OUTPUTS_FILE } from '../../local/state';
+import { alive, eventually, instanceOf, registered, restarted } from './local-runtime';
 import { describeEndToEnd } from './suite';
 import { loadTarget } from './target';
 import type { Target } from './target';
 
 const ROOT = path.join(__dirname, '..', '..');
 let stateDir: string;
-let system: ChildProcess;
+let system: ChildProcess | undefined;
 let exited: Promise<number | null>;
 let target: Target | undefined;
 let stdout = '';
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
+/** Every process `npm start` runs besides itself: the service instances and the parts, as the outputs name them now. */
+function runtimePids(): number[] {
+  if (!fs.existsSync(path.join(stateDir, OUTPUTS_FILE))) return [];
+  const outputs = JSON.parse(fs.readFileSync(path.join(stateDir, OUTPUTS_FILE), 'utf8')) as { Gatehouse: { Local: { processes: { pid: number }[]; parts: { pid: number }[] } } };
+  return [...outputs.Gatehouse.Local.processes, ...outputs.Gatehouse.Local.parts].map((entry) => entry.pid);
 }
 
 beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-e2e-'));
   // One process, as `npm start` runs it: tsx registered in node itself, no wrapper process to orphan.
-  system = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--port', '0', '--state-dir', stateDir], {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--port', '0', '--state-dir', stateDir], {
     cwd: ROOT,
     env: { PATH: process.env.PATH },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  system.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  system.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  exited = new Promise((resolve) => system.once('exit', (code) => resolve(code)));
-  const started = Date.now();
-  while (!stdout.includes('Gatehouse is running')) {
-    if (system.exitCode !== null) throw new Error(`npm start exited with ${system.exitCode}: ${stderr}`);
-    if (Date.now() - started > 60_000) throw new Error(`npm start did not come up in 60 s: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  system = child;
+  child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+  await eventually('npm start to come up', () => {
+    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${stderr}`);
+    return stdout.includes('Gatehouse is running');
+  }, { timeoutMs: 60_000 });
   target = loadTarget(path.join(stateDir, OUTPUTS_FILE));
 }, 90_000);
 
 afterAll(async () => {
-  if (system.exitCode === null) {
+  if (system !== undefined && system.exitCode === null && system.signalCode === null) {
     // Only when a test failed before the Ctrl-C case: take the services down with it.
-    for (const entry of target?.local?.processes ?? []) if (alive(entry.pid)) process.kill(entry.pid, 'SIGKILL');
+    for (const pid of runtimePids()) if (alive(pid)) process.kill(pid, 'SIGKILL');
     system.kill('SIGKILL');
     await exited;
   }
-  fs.rmSync(stateDir, { recursive: true, force: true });
+  if (stateDir !== undefined) fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
 it('prints the URL, a key per tier and a curl, and writes them to the outputs file', () => {
@@ -76,15 +79,75 @@ it('the printed curl works', async () => {
   expect(await response.json()).toMatchObject({ items: expect.any(Array) });
 });
 
-describeEndToEnd(() => {
+const started = (): Target => {
   if (target === undefined) throw new Error('npm start did not come up');
   return target;
-}, { local: true });
+};
+// Twice against the same system: the instance the first run kills is back for the second.
+describe('first run', () => describeEndToEnd(started, { local: true }));
+describe('second run', () => describeEndToEnd(started, { local: true }));
+
+/** Binds `port` on loopback once it is free, and counts the connections that reach it. */
+async function trap(port: number): Promise<{ connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server: Server = createServer((socket) => {
+    connections += 1;
+    socket.destroy();
+  });
+  await eventually(`port ${port} to be free`, () =>
+    new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    }),
+  );
+  return { connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
+it('restarts a SIGKILLed service, and routes nothing to the dead instance once it is deregistered', async () => {
+  const local = started().local;
+  if (local === undefined) throw new Error('the local outputs list no processes');
+  const token = await started().token('e2e-supervision', [SCOPES.productsRead]);
+  const get = async () => {
+    const response = await fetch(`${started().apiUrl}products?limit=1`, { headers: { 'x-api-key': started().apiKey, authorization: `Bearer ${token}` } });
+    await response.arrayBuffer();
+    return { status: response.status, requestId: response.headers.get('x-request-id') };
+  };
+  const victim = instanceOf(local, 'product-2');
+  // The gateway caches what the registry said for a second: fill that cache with both instances now,
+  // so that the requests below would find the dead one there were it not taken out of the targets.
+  expect((await Promise.all([get(), get(), get(), get()])).map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+  process.kill(victim.pid, 'SIGKILL');
+  // Whatever connects to the dead instance's address from now on is counted, not refused.
+  const deadAddress = await trap(Number(new URL(victim.url).port));
+  try {
+    await eventually('the dead instance to leave the registry', async () => (await registered(local.registryEndpoint, SERVICES.product, 'ALL')).get(victim.instance) !== victim.url);
+    const answers = [];
+    for (let index = 0; index < 20; index += 1) answers.push((await get()).status);
+    expect(answers).toEqual(Array(20).fill(200));
+    expect(deadAddress.connections()).toBe(0);
+  } finally {
+    await deadAddress.close();
+  }
+
+  const back = await restarted(local, SERVICES.product, victim);
+  // Rediscovered: the gateway sends requests to the new process, whose access log names them.
+  const log = path.join(stateDir, 'logs', 'product-2.log');
+  await eventually('a request served by the restarted product-2', async () => {
+    const { status, requestId } = await get();
+    expect(status).toBe(200);
+    const served = fs
+      .readFileSync(log, 'utf8')
+      .split('\n')
+      .some((line) => requestId !== null && line.includes(`"requestId":"${requestId}"`));
+    return served;
+  });
+  expect(alive(back.pid)).toBe(true);
+}, 120_000);
 
 it('stops everything on Ctrl-C, leaving no process behind', async () => {
-  const pids = (target?.local?.processes ?? []).map((entry) => entry.pid);
-  expect(pids.length).toBe(3);
-  system.kill('SIGINT');
+  const pids = runtimePids();
+  expect(pids.length).toBe(6);
+  system?.kill('SIGINT');
   expect(await exited).toBe(0);
   expect(pids.filter(alive)).toEqual([]);
 }, 60_000);

@@ -16,15 +16,32 @@ export interface Target {
   readonly throttled: { readonly apiKey: string; readonly burstLimit: number; readonly rateLimit: number } | undefined;
   /** A token with `scopes` for `sub`. */
   token(sub: string, scopes: readonly string[]): Promise<string>;
-  /** The local runtime's processes, to kill one mid-run; absent against AWS. */
-  readonly local?: { readonly processes: readonly { readonly instance: string; readonly pid: number }[] };
+  /** The local runtime, to kill a process mid-run and watch it come back; absent against AWS. */
+  readonly local?: LocalRuntime;
+}
+
+/** A service instance of the local runtime, as the outputs file names it now. */
+export interface LocalInstance {
+  readonly instance: string;
+  readonly pid: number;
+  readonly url: string;
+}
+
+/** What the suite may do to the local runtime. */
+export interface LocalRuntime {
+  /** The service instances, read afresh from the outputs file (a restarted instance has a new pid). */
+  processes(): readonly LocalInstance[];
+  /** The embedded registry's endpoint, to see what Cloud Map says. */
+  readonly registryEndpoint: string;
+  /** The state folder: logs are in `logs/<instance>.log`. */
+  readonly stateDir: string;
 }
 
 interface Outputs {
   readonly ApiUrl: string;
   readonly Issuer?: string;
   readonly Tiers?: Record<string, { rateLimit: number; burstLimit: number }>;
-  readonly Local?: { stateDir: string; processes: { instance: string; pid: number }[] };
+  readonly Local?: { stateDir: string; registryEndpoint: string; processes: LocalInstance[] };
   readonly [key: string]: unknown;
 }
 
@@ -43,7 +60,11 @@ export function loadTarget(file: string, env: NodeJS.ProcessEnv = process.env): 
       apiKey: String(outputs.ApiKeypro),
       throttled: basic === undefined ? undefined : { apiKey: String(outputs.ApiKeybasic), burstLimit: basic.burstLimit, rateLimit: basic.rateLimit },
       token: async (sub, scopes) => mintDevToken(await loadOrCreateDevKey(local.stateDir), { sub, scopes, ttlSeconds: 600 }),
-      local: { processes: local.processes },
+      local: {
+        processes: () => (Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Outputs>)[0]?.Local?.processes ?? []),
+        registryEndpoint: local.registryEndpoint,
+        stateDir: local.stateDir,
+      },
     };
   }
 
