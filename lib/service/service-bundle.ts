@@ -32,6 +32,8 @@ export interface ServiceBundle {
   readonly file: string;
   /** Bytes of `server.js`. */
   readonly bytes: number;
+  /** Absolute paths of the files esbuild read: what the local runtime hashes to reuse an unchanged bundle. */
+  readonly inputs: readonly string[];
 }
 
 /** The Node.js version the bundles target: the oldest that runs them (local runs on Node.js 20). */
@@ -75,7 +77,8 @@ export function bundleServiceSync(entry: string, outdir: string): ServiceBundle 
 
 function bundleOf(outdir: string, metafile: Metafile): ServiceBundle {
   const file = path.join(outdir, 'server.js');
-  return { outdir, file, bytes: outputBytes(metafile, file) };
+  // esbuild's metafile paths are relative to its working directory, the process's by default.
+  return { outdir, file, bytes: outputBytes(metafile, file), inputs: Object.keys(metafile.inputs).map((input) => path.resolve(input)) };
 }
 
 function outputBytes(metafile: Metafile, file: string): number {
