@@ -31,15 +31,37 @@ export const SUPPORTED_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384'
 /** A JWS algorithm the authorizer accepts. */
 export type JwtAlgorithm = (typeof SUPPORTED_ALGORITHMS)[number];
 
-/** An identity provider whose tokens the authorizer trusts. */
+/**
+ * An identity provider whose tokens the authorizer trusts. Exactly one of `audience` (OIDC and OAuth
+ * issuers: Auth0, Okta, Entra ID, Keycloak) and `clientIds` (Cognito user pool access tokens, which
+ * carry `client_id` and `token_use` but no `aud`).
+ */
 export interface TrustedIssuer {
   /** The exact `iss` value of its tokens. */
   readonly issuer: string;
-  /** Accepted `aud` values: a token must name at least one. */
-  readonly audience: readonly string[];
+  /** Accepted `aud` values: a token must name at least one. Absent: `clientIds` instead. */
+  readonly audience?: readonly string[];
+  /**
+   * Cognito access tokens: `client_id` must be one of these app client ids, and `token_use` must be
+   * `access` (an ID token says `id` and is refused). Absent: `audience` instead.
+   */
+  readonly clientIds?: readonly string[];
+  /**
+   * Only scopes that start with this prefix count, and they count without it: Cognito names a resource
+   * server's scopes `<identifier>/<scope>`, so `gatehouse/orders:read` is the route spec's `orders:read`.
+   * Absent: scopes count as they are.
+   */
+  readonly scopePrefix?: string;
   /** Where its signing keys are published (a JWKS document). */
   readonly jwksUri: string;
 }
+
+/**
+ * What the authorizer hands the services as the caller (principalId, then x-user-id): the token's `sub`
+ * as it is (`subject`), or `sub` qualified by its issuer as `{iss}#{sub}` (`issuer-qualified`), so that
+ * two issuers' users with the same `sub` are two customers. Several issuers require `issuer-qualified`.
+ */
+export type UserIdFormat = 'subject' | 'issuer-qualified';
 
 /** Which policy resources (`GET/products/*`) each scope grants; `any` lists routes open to every valid token. */
 export interface ScopeTable {
@@ -66,8 +88,26 @@ export interface AuthorizerConfig {
   readonly tokenType?: string;
   /** Claim whose value becomes the usage plan API key (`apiKeySource: AUTHORIZER`); absent: none. */
   readonly usageIdentifierClaim?: string;
+  /** The form of the caller id; absent: `subject` with one issuer, `issuer-qualified` with several (see defaultUserIdFormat). */
+  readonly userIds?: UserIdFormat;
   readonly scopeTable: ScopeTable;
   readonly jwks: JwksSettings;
+}
+
+/** Separates the issuer from the subject in an issuer-qualified user id: `{iss}#{sub}`. */
+export const USER_ID_SEPARATOR = '#';
+
+/** The user id format a configuration gets when it names none: qualified as soon as there are two issuers. */
+export function defaultUserIdFormat(config: Pick<AuthorizerConfig, 'issuers' | 'userIds'>): UserIdFormat {
+  return config.userIds ?? (config.issuers.length > 1 ? 'issuer-qualified' : 'subject');
+}
+
+/**
+ * The caller id the services see (x-user-id): stable for a given (issuer, sub), distinct across issuers
+ * when qualified. `{iss}#{sub}` splits back at the first `#`, since an issuer has none.
+ */
+export function userIdOf(format: UserIdFormat, issuer: string, subject: string): string {
+  return format === 'subject' ? subject : `${issuer}${USER_ID_SEPARATOR}${subject}`;
 }
 
 /** Defaults that the construct documents and the handler applies. */
@@ -115,7 +155,7 @@ export interface ConfigCheckOptions {
 /** Throws an Error naming the field and the rule when `value` is not a valid {@link AuthorizerConfig}. */
 export function assertAuthorizerConfig(value: unknown, options: ConfigCheckOptions = {}): asserts value is AuthorizerConfig {
   assertObject(value, 'authorizer config');
-  const { issuers, algorithms, clockToleranceSeconds, tokenType, usageIdentifierClaim, scopeTable, jwks } = value;
+  const { issuers, algorithms, clockToleranceSeconds, tokenType, usageIdentifierClaim, userIds, scopeTable, jwks } = value;
 
   if (!Array.isArray(issuers) || issuers.length === 0) {
     throw new Error('issuers must list at least one trusted issuer, got none');
@@ -144,6 +184,12 @@ export function assertAuthorizerConfig(value: unknown, options: ConfigCheckOptio
   }
   if (usageIdentifierClaim !== undefined && !(typeof usageIdentifierClaim === 'string' && usageIdentifierClaim.length > 0)) {
     throw new Error(`usageIdentifierClaim must name a claim, got ${JSON.stringify(usageIdentifierClaim)}`);
+  }
+  if (userIds !== undefined && userIds !== 'subject' && userIds !== 'issuer-qualified') {
+    throw new Error(`userIds must be "subject" or "issuer-qualified", got ${JSON.stringify(userIds)}`);
+  }
+  if (userIds === 'subject' && issuers.length > 1) {
+    throw new Error(`userIds must be "issuer-qualified" with ${issuers.length} issuers: each issuer picks its own subs, and with "subject" two issuers' users with the same sub would be one customer`);
   }
   assertScopeTable(scopeTable);
   assertObject(jwks, 'jwks');
@@ -182,12 +228,20 @@ function assertObject(value: unknown, name: string): asserts value is Record<str
 
 function assertIssuer(value: unknown, name: string, options: ConfigCheckOptions): asserts value is TrustedIssuer {
   assertObject(value, name);
-  const { issuer, audience, jwksUri } = value;
+  const { issuer, audience, clientIds, scopePrefix, jwksUri } = value;
   if (typeof issuer !== 'string' || issuer.length === 0) {
     throw new Error(`${name}.issuer must be the exact iss value of the issuer's tokens, got ${JSON.stringify(issuer)}`);
   }
-  if (!Array.isArray(audience) || audience.length === 0 || !audience.every((entry) => typeof entry === 'string' && entry.length > 0)) {
-    throw new Error(`${name}.audience must list at least one non-empty audience for ${issuer}`);
+  // An issuer identifier has no fragment (OpenID Connect Discovery 1.0, section 3): `#` separates it from sub in a qualified user id.
+  if (issuer.includes(USER_ID_SEPARATOR)) throw new Error(`${name}.issuer must not contain "${USER_ID_SEPARATOR}" (an issuer URL has no fragment), got ${issuer}`);
+  const isNameList = (list: unknown): boolean => Array.isArray(list) && list.length > 0 && list.every((entry) => typeof entry === 'string' && entry.length > 0);
+  if ((audience === undefined) === (clientIds === undefined)) {
+    throw new Error(`${name} must have exactly one of audience (tokens with aud) and clientIds (Cognito access tokens) for ${issuer}`);
+  }
+  if (audience !== undefined && !isNameList(audience)) throw new Error(`${name}.audience must list at least one non-empty audience for ${issuer}`);
+  if (clientIds !== undefined && !isNameList(clientIds)) throw new Error(`${name}.clientIds must list at least one non-empty app client id for ${issuer}`);
+  if (scopePrefix !== undefined && !(typeof scopePrefix === 'string' && scopePrefix.length > 0)) {
+    throw new Error(`${name}.scopePrefix must be a non-empty string such as "gatehouse/", got ${JSON.stringify(scopePrefix)}`);
   }
   if (typeof jwksUri !== 'string') {
     throw new Error(`${name}.jwksUri must be the URL of ${issuer}'s JWKS`);

@@ -18,6 +18,8 @@ export type RejectionCode =
   | 'TOKEN_SIGNATURE_INVALID'
   | 'TOKEN_EXPIRED'
   | 'TOKEN_CLAIM_INVALID'
+  | 'TOKEN_USE_INVALID'
+  | 'TOKEN_CLIENT_UNTRUSTED'
   | 'TOKEN_UNSUPPORTED';
 
 /** Base class: every error the authorizer raises on purpose. */

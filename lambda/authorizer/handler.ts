@@ -7,7 +7,7 @@
  */
 import type { APIGatewayAuthorizerResult, APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import type { AuthorizerConfig } from './config';
-import { AUTHORIZER_CONTEXT_KEYS } from './config';
+import { AUTHORIZER_CONTEXT_KEYS, defaultUserIdFormat, userIdOf } from './config';
 import { AuthorizerError, InvalidEventError, TokenRejectedError } from './errors';
 import type { Logger } from './logger';
 import { createJsonLogger } from './logger';
@@ -35,6 +35,7 @@ export function createAuthorizerHandler(config: AuthorizerConfig, options: Autho
   const verifier = new JwtVerifier(config, options);
   const policies = new PolicyBuilder(config.scopeTable);
   const logger = options.logger ?? createJsonLogger();
+  const userIds = defaultUserIdFormat(config);
   if (options.prefetchKeys === true) void verifier.prefetchKeys();
 
   return async (event) => {
@@ -49,7 +50,7 @@ export function createAuthorizerHandler(config: AuthorizerConfig, options: Autho
       const policyDocument = policies.build(event.methodArn, caller.scopes);
       logger.info({ code: 'TOKEN_VALID', requestId, effect: policyDocument.Statement[0].Effect, ms: elapsed(started) });
       return {
-        principalId: caller.subject,
+        principalId: userIdOf(userIds, caller.issuer, caller.subject),
         policyDocument,
         context: {
           [AUTHORIZER_CONTEXT_KEYS.scopes]: caller.scopes.join(' '),

@@ -96,7 +96,8 @@ export class JwtVerifier {
           keys: new RemoteKeySet(new URL(trusted.jwksUri), config.jwks),
           checks: {
             issuer: trusted.issuer,
-            audience: [...trusted.audience],
+            // Cognito access tokens have no aud: their client_id is checked after jwtVerify instead.
+            audience: trusted.audience === undefined ? undefined : [...trusted.audience],
             algorithms: [...config.algorithms],
             clockTolerance: config.clockToleranceSeconds,
             requiredClaims: ['exp', 'sub'],
@@ -162,13 +163,15 @@ export class JwtVerifier {
     if (iat !== undefined && iat > now.getTime() / 1000 + this.config.clockToleranceSeconds) {
       throw new TokenRejectedError('TOKEN_CLAIM_INVALID', 'iat is in the future');
     }
+    const trusted = this.issuers.get(issuer)?.trusted;
+    if (trusted?.clientIds !== undefined) checkCognitoAccessToken(payload, trusted.clientIds);
     const clientId = stringClaim(payload.client_id) ?? stringClaim(payload.azp);
     const claim = this.config.usageIdentifierClaim;
     const usageIdentifierKey = claim === undefined ? undefined : stringClaim(payload[claim]);
     return {
       subject: sub,
       issuer,
-      scopes: scopesOf(payload),
+      scopes: scopesOf(payload, trusted?.scopePrefix),
       ...(clientId !== undefined && { clientId }),
       ...(usageIdentifierKey !== undefined && { usageIdentifierKey }),
     };
@@ -217,9 +220,28 @@ function stringClaim(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-/** Scopes from `scope` (RFC 8693/9068: space-separated) or `scp` (a list, as Okta and Entra ID send). */
-function scopesOf(payload: JWTPayload): string[] {
+/**
+ * What a Cognito user pool's access token must say beyond iss, signature and time: `token_use` is
+ * `access` (an ID token says `id`: it proves who signed in, not what an app may call) and `client_id`
+ * is one of the app clients this API trusts ("Understanding the access token", Amazon Cognito guide).
+ */
+function checkCognitoAccessToken(payload: JWTPayload, clientIds: readonly string[]): void {
+  const use = payload.token_use;
+  if (use !== 'access') {
+    throw new TokenRejectedError('TOKEN_USE_INVALID', use === undefined ? 'token_use is missing; an access token is required' : `token_use is ${JSON.stringify(use)}; an access token is required`);
+  }
+  const clientId = payload.client_id;
+  if (typeof clientId !== 'string' || !clientIds.includes(clientId)) throw new TokenRejectedError('TOKEN_CLIENT_UNTRUSTED', 'client_id is not a trusted app client');
+}
+
+/**
+ * Scopes from `scope` (RFC 8693/9068: space-separated) or `scp` (a list, as Okta and Entra ID send).
+ * With a prefix, only the scopes that carry it count, and without it (`gatehouse/orders:read` is `orders:read`).
+ */
+function scopesOf(payload: JWTPayload, prefix: string | undefined): string[] {
   const { scope, scp } = payload;
   const raw = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scp) ? scp : typeof scp === 'string' ? scp.split(' ') : [];
-  return [...new Set(raw.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0))];
+  const named = raw.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0);
+  const scopes = prefix === undefined ? named : named.filter((entry) => entry.startsWith(prefix) && entry.length > prefix.length).map((entry) => entry.slice(prefix.length));
+  return [...new Set(scopes)];
 }

@@ -48,7 +48,7 @@ describe('a valid token', () => {
 
     const result = await handler(requestEvent(`Bearer ${token}`));
 
-    expect(result.principalId).toBe('alice');
+    expect(result.principalId).toBe(`${issuer.issuer}#alice`);
     expect(result.context).toEqual({
       [AUTHORIZER_CONTEXT_KEYS.scopes]: 'orders:read orders:write',
       [AUTHORIZER_CONTEXT_KEYS.clientId]: 'test-client',
@@ -70,7 +70,7 @@ describe('a valid token', () => {
     const { handler } = authorizer();
     const token = await issuer.sign();
     const result = await handler(requestEvent(undefined, { headers: { authorization: `${scheme} ${token}` } }));
-    expect(result.principalId).toBe('alice');
+    expect(result.principalId).toBe(`${issuer.issuer}#alice`);
   });
 
   it('reads scopes from an scp list and the client from azp', async () => {
@@ -97,7 +97,7 @@ describe('a valid token', () => {
   it('of the required token type is allowed, and one of another type is not', async () => {
     const { handler } = authorizer({ tokenType: 'at+jwt' });
     const accessToken = await issuer.sign({}, { header: { typ: 'at+jwt' } });
-    await expect(handler(requestEvent(`Bearer ${accessToken}`))).resolves.toMatchObject({ principalId: 'alice' });
+    await expect(handler(requestEvent(`Bearer ${accessToken}`))).resolves.toMatchObject({ principalId: `${issuer.issuer}#alice` });
     await expectUnauthorized(`Bearer ${await issuer.sign({}, { header: { typ: 'JWT' } })}`, 'TOKEN_TYPE_INVALID', { tokenType: 'at+jwt' });
   });
 });
@@ -251,7 +251,7 @@ describe('named attacks: each is a 401, never an allow', () => {
   it('a signed token with an unknown crit header', async () => {
     const claims = { iss: issuer.issuer, aud: issuer.audience, sub: 'mallory', exp: Math.floor(Date.now() / 1000) + 300 };
     const plain = issuer.signRaw({ alg: 'RS256', kid: 'rsa-1' }, JSON.stringify(claims));
-    await expect(authorizer().handler(requestEvent(`Bearer ${plain}`))).resolves.toMatchObject({ principalId: 'mallory' });
+    await expect(authorizer().handler(requestEvent(`Bearer ${plain}`))).resolves.toMatchObject({ principalId: `${issuer.issuer}#mallory` });
     const token = issuer.signRaw({ alg: 'RS256', kid: 'rsa-1', crit: ['x-gatehouse-unknown'], 'x-gatehouse-unknown': true }, JSON.stringify(claims));
     await expectUnauthorized(`Bearer ${token}`, 'TOKEN_UNSUPPORTED');
   });

@@ -98,6 +98,17 @@ export class TestIssuer {
   }
 
   /**
+   * A token shaped as a Cognito user pool access token: no aud; client_id, token_use `access`, and
+   * scopes named `<resource server>/<scope>`. `claims` override (`undefined` removes one).
+   */
+  async signCognitoAccess(claims: Readonly<Record<string, unknown>> = {}, options: SignOptions = {}): Promise<string> {
+    return this.sign(
+      { aud: undefined, client_id: 'app-client-1', token_use: 'access', scope: 'gatehouse/orders:read gatehouse/orders:write', username: undefined, jti: 'jti-1', ...claims },
+      options,
+    );
+  }
+
+  /**
    * Signs any header and payload bytes with RS256 as they are, so tests can make tokens that jose
    * itself refuses to produce (unknown crit headers, odd payloads).
    */
