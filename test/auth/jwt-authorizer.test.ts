@@ -219,11 +219,16 @@ describe('the bundled function', () => {
 
   /** Runs the bundle in a fresh Node process as Lambda would: config in the environment, one event. */
   async function invoke(config: string, authorization: string | undefined): Promise<string> {
+    // Node.js 24 loads undici with node:http itself, so what counts is what the bundle adds to that,
+    // and that it never calls fetch.
     const script = `
+      await import('node:http'); await import('node:https');
+      const undiciBefore = process.moduleLoadList.some((name) => name.includes('undici'));
+      globalThis.fetch = () => { throw new Error('fetch called'); };
       const { handler } = await import(${JSON.stringify(bundle)});
       const event = { type: 'REQUEST', methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders', headers: ${JSON.stringify(authorization === undefined ? {} : { Authorization: authorization })}, requestContext: { requestId: 'r-1' } };
       try { const result = await handler(event); console.log('ALLOWED:' + result.policyDocument.Statement[0].Effect); } catch (error) { console.log('REJECTED:' + error.message); }
-      console.log('UNDICI:' + process.moduleLoadList.some((name) => name.includes('undici')));`;
+      console.log('UNDICI_ADDED:' + (!undiciBefore && process.moduleLoadList.some((name) => name.includes('undici'))));`;
     const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, [AUTHORIZER_CONFIG_ENV]: config } });
     return stdout;
   }
@@ -238,11 +243,11 @@ describe('the bundled function', () => {
     expect(stdout).toContain('"code":"TOKEN_MISSING"');
   });
 
-  it('verifies a token against a live JWKS without loading undici (fetch), which would add to every cold start', async () => {
+  it('verifies a token against a live JWKS without fetch, so that it adds no undici to a cold start', async () => {
     const stdout = await invoke(encodeAuthorizerConfig(testConfig([issuer])), `Bearer ${await issuer.sign()}`);
 
     expect(stdout).toContain('ALLOWED:Allow\n');
-    expect(stdout).toContain('UNDICI:false');
+    expect(stdout).toContain('UNDICI_ADDED:false');
   });
 });
 
