@@ -1,4 +1,7 @@
-/** `npm start`'s command line: a bad flag or a busy port is a clear message and exit code 2. */
+/**
+ * `npm start`'s command line: a bad flag or a busy port is a clear message and exit code 2, and a busy
+ * port is found before anything is written; --verbose says where the start spent its time.
+ */
 import { execFile, spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
@@ -23,8 +26,9 @@ afterAll(async () => {
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 
-const start = (...args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', stateDir, ...args], { cwd: ROOT, env: { PATH: process.env.PATH } });
+const startIn = (folder: string, ...args: string[]) =>
+  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', folder, ...args], { cwd: ROOT, env: { PATH: process.env.PATH } });
+const start = (...args: string[]) => startIn(stateDir, ...args);
 
 it.each<[string, string[], RegExp]>([
   ['an unknown flag', ['--colour', 'red'], /Unknown option '--colour'/],
@@ -34,13 +38,29 @@ it.each<[string, string[], RegExp]>([
   await expect(start(...args)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
 }, 30_000);
 
-it('refuses a port in use, after stopping what it had started', async () => {
+it('refuses a port in use before writing anything: a running system\'s state stays as it was', async () => {
+  // GIVEN the state folder of a running system (its outputs and keys), and its port taken
   const { port } = squatter.address() as AddressInfo;
-  await expect(start('--port', String(port))).rejects.toMatchObject({
-    code: 2,
-    stderr: expect.stringMatching(new RegExp(`port ${port} is in use: stop what runs there, or pass --port`)),
-  });
-  expect(fs.existsSync(path.join(stateDir, 'outputs.json'))).toBe(false);
+  const running = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-running-'));
+  const sentinels = ['outputs.json', 'api-keys.json', 'dev-issuer-key.json'].map((name) => path.join(running, name));
+  for (const file of sentinels) fs.writeFileSync(file, `{"sentinel":"${path.basename(file)}"}`);
+  const before = sentinels.map((file) => [fs.readFileSync(file, 'utf8'), fs.statSync(file).mtimeMs]);
+  const fresh = path.join(stateDir, 'never-made');
+  try {
+    // WHEN npm start is asked for that port, with that state folder or a new one
+    for (const folder of [running, fresh]) {
+      await expect(startIn(folder, '--port', String(port))).rejects.toMatchObject({
+        code: 2,
+        stderr: expect.stringMatching(new RegExp(`port ${port} is in use: stop what runs there, or pass --port`)),
+      });
+    }
+    // THEN nothing was written: no file changed, no file or folder added
+    expect(sentinels.map((file) => [fs.readFileSync(file, 'utf8'), fs.statSync(file).mtimeMs])).toEqual(before);
+    expect(fs.readdirSync(running).sort()).toEqual(['api-keys.json', 'dev-issuer-key.json', 'outputs.json']);
+    expect(fs.existsSync(fresh)).toBe(false);
+  } finally {
+    fs.rmSync(running, { recursive: true, force: true });
+  }
 }, 60_000);
 
 it('trusts an external issuer given with --issuer, --audience and --jwks-uri', async () => {
@@ -116,3 +136,23 @@ it('keeps data across restarts with --data-dir', async () => {
 async function loadDevToken(): Promise<string> {
   return mintDevToken(await loadOrCreateDevKey(stateDir), { sub: 'dev-user', scopes: ['products:read'], ttlSeconds: 60 });
 }
+
+it('prints one line per phase of the start with --verbose, and each part answers once it is ready', async () => {
+  const system = await running(['--verbose']);
+  try {
+    const lines = system.stdout().split('\n');
+    const phase = (name: string) => lines.find((line) => new RegExp(`^  at +\\d+ ms  ${name} +\\d+ ms`).test(line));
+    for (const name of ['ready', 'check port', 'bundle product', 'bundle order', 'bundle parts', 'start dynamo', 'start registry', 'start issuer', 'start services', 'start gateway']) {
+      expect(phase(name)).toBeDefined();
+    }
+    // This folder started a system before: the bundles are reused.
+    expect(phase('bundle product')).toMatch(/\(reused\)$/);
+    // Ready means answering: the registry lists every instance, the issuer serves its keys.
+    const local = (system.outputs.Gatehouse as unknown as { Local: { processes: unknown[]; parts: { part: string; pid: number }[] } }).Local;
+    expect(local.processes).toHaveLength(3);
+    expect(local.parts.map((part) => part.part).sort()).toEqual(['dynamo', 'issuer', 'registry']);
+    expect((await fetch(String((system.outputs.Gatehouse as unknown as { JwksUri: string }).JwksUri))).status).toBe(200);
+  } finally {
+    await system.stop();
+  }
+}, 120_000);

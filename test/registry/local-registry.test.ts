@@ -3,7 +3,8 @@
  * Map behaviour where moto parts from it, input checks), the AWS JSON 1.1 wire format seen over raw
  * HTTP, its limits, and a close() that leaves nothing open.
  */
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { OutgoingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import {
@@ -14,7 +15,8 @@ import {
   UpdateInstanceCustomHealthStatusCommand,
 } from '@aws-sdk/client-servicediscovery';
 import type { DiscoverInstancesCommandInput, ServiceDiscoveryClient } from '@aws-sdk/client-servicediscovery';
-import { AWS_JSON_CONTENT_TYPE, LocalRegistry, MAX_REQUEST_BYTES, TARGET_PREFIX } from '../../local/registry';
+import { AWS_JSON_CONTENT_TYPE, HealthChecker, LocalRegistry, MAX_REQUEST_BYTES, resolveHealthCheck, TARGET_PREFIX } from '../../local/registry';
+import { RegistryState } from '../../local/registry/state';
 import { createServiceDiscoveryClient } from '../../services/common/lifecycle';
 import { describeRegistryContract } from './registry-contract';
 
@@ -326,6 +328,95 @@ describe('LocalRegistry', () => {
   });
 });
 
+describe('health checks (what ECS tells Cloud Map about its tasks)', () => {
+  const address = (port: number) => ({ AWS_INSTANCE_IPV4: '127.0.0.1', AWS_INSTANCE_PORT: String(port) });
+  /** A state with one service and a checker whose probe answers what the test says, per URL. */
+  function checked(answers: Map<string, boolean[]>) {
+    const state = new RegistryState(SERVICES);
+    const serviceId = state.serviceId(NAMESPACE, 'product') as string;
+    const probed: string[] = [];
+    const checker = new HealthChecker(state, { unhealthyThreshold: 2, healthyThreshold: 2 }, async (url) => {
+      probed.push(url);
+      return answers.get(url)?.shift() ?? true;
+    });
+    const health = (instanceId: string) => state.healthStatuses(serviceId, [instanceId])[0]?.[1];
+    return { state, serviceId, checker, probed, health };
+  }
+
+  it('marks an instance UNHEALTHY after two failed checks in a row, and HEALTHY again after two good ones', async () => {
+    const answers = new Map([['http://127.0.0.1:8001/health', [false, true, false, false, true, true]]]);
+    const { state, serviceId, checker, health } = checked(answers);
+    state.register({ serviceId, instanceId: 'product-1', attributes: address(8001) });
+    const seen = [];
+    for (let round = 0; round < 6; round += 1) {
+      await checker.round();
+      seen.push(health('product-1'));
+    }
+    expect(seen).toEqual(['HEALTHY', 'HEALTHY', 'HEALTHY', 'UNHEALTHY', 'UNHEALTHY', 'HEALTHY']);
+  });
+
+  it('starts a re-registered instance afresh, and drops a result about a registration replaced during the check', async () => {
+    const { state, serviceId, health } = checked(new Map());
+    let release: (healthy: boolean) => void = () => undefined;
+    const checker = new HealthChecker(state, { unhealthyThreshold: 1 }, () => new Promise<boolean>((resolve) => (release = resolve)));
+    state.register({ serviceId, instanceId: 'product-1', attributes: address(8001) });
+    const round = checker.round();
+    // The process was replaced while its predecessor's check was in flight.
+    state.register({ serviceId, instanceId: 'product-1', attributes: address(8002) });
+    release(false);
+    await round;
+    expect(health('product-1')).toBe('HEALTHY');
+  });
+
+  it('checks only instances with an address, at their health path', async () => {
+    const { state, serviceId, checker, probed } = checked(new Map());
+    state.register({ serviceId, instanceId: 'product-1', attributes: address(8001) });
+    state.register({ serviceId, instanceId: 'no-address', attributes: { team: 'a' } });
+    await checker.round();
+    expect(probed).toEqual(['http://127.0.0.1:8001/health']);
+  });
+
+  it('refuses settings an ALB would refuse', () => {
+    expect(() => resolveHealthCheck({ intervalMs: 1000, timeoutMs: 1000 })).toThrow('healthCheck.timeoutMs must be less than intervalMs (1000), got 1000');
+    expect(() => resolveHealthCheck({ unhealthyThreshold: 0 })).toThrow('healthCheck.unhealthyThreshold must be a positive integer, got 0');
+    expect(() => resolveHealthCheck({ path: 'health' })).toThrow('healthCheck.path must start with "/", got "health"');
+  });
+
+  it('over HTTP: a dead instance stops being returned as HEALTHY, a live one stays', async () => {
+    // GIVEN a registry that checks every 50 ms, an instance that answers /health and one whose process is gone
+    const live = createServer((incoming, response) => response.writeHead(incoming.url === '/health' ? 200 : 404).end());
+    await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve));
+    const gone = createServer();
+    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
+    const gonePort = (gone.address() as AddressInfo).port;
+    await new Promise((resolve) => gone.close(resolve));
+    let registry: LocalRegistry | undefined;
+    let client: ServiceDiscoveryClient | undefined;
+    try {
+      registry = await LocalRegistry.start({ services: SERVICES, healthCheck: { intervalMs: 50, timeoutMs: 40 } });
+      client = createServiceDiscoveryClient(registry.endpoint, REGION);
+      const serviceId = registry.serviceId(NAMESPACE, 'product');
+      for (const [instanceId, port] of [['live', (live.address() as AddressInfo).port], ['dead', gonePort]] as const) {
+        await client.send(new RegisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId, Attributes: address(port) }));
+      }
+      const healthy = async () =>
+        ((await (client as ServiceDiscoveryClient).send(new DiscoverInstancesCommand({ NamespaceName: NAMESPACE, ServiceName: 'product', HealthStatus: 'HEALTHY' }))).Instances ?? []).map(
+          (instance) => instance.InstanceId,
+        );
+
+      // THEN the dead one leaves the HEALTHY answer (two failed checks), and the live one never does
+      await waitFor(async () => (await healthy()).length === 1, 10_000);
+      expect(await healthy()).toEqual(['live']);
+      const statuses = await client.send(new GetInstancesHealthStatusCommand({ ServiceId: serviceId }));
+      expect(statuses.Status).toEqual({ live: 'HEALTHY', dead: 'UNHEALTHY' });
+    } finally {
+      client?.destroy();
+      await registry?.close();
+      await new Promise((resolve) => live.close(resolve));
+    }
+  }, 30_000);
+});
+
 describe('LocalRegistry.close', () => {
   it('closes the server and every connection, idle keep-alive ones included, and can be called twice', async () => {
     // GIVEN a registry holding the keep-alive connection of a client that made a request
@@ -400,9 +491,9 @@ function tcpHandles(): number {
 }
 
 // Sockets close a turn of the event loop after close() resolves: poll rather than guess a delay.
-async function waitFor(condition: () => boolean, timeoutMs = 2_000): Promise<void> {
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 2_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition() && Date.now() < deadline) await sleep(10);
+  while (!(await condition()) && Date.now() < deadline) await sleep(10);
 }
 
 function sleep(ms: number): Promise<void> {
