@@ -49,8 +49,22 @@ export interface MicroserviceProps {
    * stream prefix. A DNS label: lower-case letters, digits and inner hyphens.
    */
   readonly serviceName: string;
-  /** The service's entry point (a `server.ts`), bundled by esbuild into `server.js` at synth. */
-  readonly entry: string;
+  /**
+   * The service's entry point (a `server.ts`), bundled by esbuild into `server.js` at synth, onto
+   * `nodeImage`. esbuild must be installed where you synthesize. Exactly one of `entry` and `image`.
+   * @default - none: `image` is the service
+   */
+  readonly entry?: string;
+  /**
+   * An image the team already has, for linux/arm64: from ECR (`ContainerImage.fromEcrRepository`), a
+   * registry (`fromRegistry`) or a Docker build context (`fromAsset`). It listens on `containerPort`
+   * (given as PORT), answers `GET /health` for the ALB's health check, and runs with a read-only
+   * root filesystem. The container has no health check of its own, since the image need not have
+   * Node.js; the ALB's check decides which tasks get traffic and ECS replaces those that fail it.
+   * Exactly one of `entry` and `image`.
+   * @default - none: `entry` is bundled into an image
+   */
+  readonly image?: ecs.ContainerImage;
   /** The cluster to run in; its VPC is the service's. */
   readonly cluster: ecs.ICluster;
   /** The registry ECS registers the tasks in. */
@@ -125,7 +139,7 @@ export interface MicroserviceProps {
    */
   readonly vpcSubnets?: ec2.SubnetSelection;
   /**
-   * The Node.js base image, 22 or later, for linux/arm64; pin a digest for reproducible images.
+   * The Node.js base image of an `entry`'s image, 22 or later, for linux/arm64; pin a digest for reproducible images.
    * @default - DEFAULT_NODE_IMAGE (public.ecr.aws/docker/library/node:24-alpine)
    */
   readonly nodeImage?: string;
@@ -174,8 +188,8 @@ export class Microservice extends Construct implements ec2.IConnectable {
   public readonly taskDefinition: ecs.FargateTaskDefinition;
   /** The service's container. */
   public readonly container: ecs.ContainerDefinition;
-  /** The image: the bundle and a Dockerfile, built at deploy. */
-  public readonly imageAsset: ecrAssets.DockerImageAsset;
+  /** The image of an `entry`: the bundle and a Dockerfile, built at deploy; undefined for an `image`. */
+  public readonly imageAsset?: ecrAssets.DockerImageAsset;
   /** The service's rule on the ALB listener. */
   public readonly listenerRule: elbv2.ApplicationListenerRule;
   /** The target group of the tasks (target type IP). */
@@ -226,7 +240,7 @@ export class Microservice extends Construct implements ec2.IConnectable {
     validateCounts(desiredCount, minCapacity, maxCapacity);
     validatePercent(targetCpuUtilizationPercent);
     validateStopTimeout(stopTimeout);
-    validateEntry(props.entry);
+    const source = validateSource(props);
     // The Dockerfile's FROM line takes it as it is.
     if (!/^[^\s]+$/.test(nodeImage)) throw new Error(`nodeImage must be an image reference without spaces or line breaks, got ${JSON.stringify(nodeImage)}`);
     for (const name of Object.keys(props.environment ?? {})) {
@@ -266,13 +280,19 @@ export class Microservice extends Construct implements ec2.IConnectable {
       executionRole: this.executionRole,
     });
 
-    this.imageAsset = new ecrAssets.DockerImageAsset(this, 'Image', {
-      directory: stageImage(this, props.entry, nodeImage),
-      platform: ecrAssets.Platform.LINUX_ARM64,
-    });
+    let image: ecs.ContainerImage;
+    if (source.entry === undefined) {
+      image = source.image;
+    } else {
+      this.imageAsset = new ecrAssets.DockerImageAsset(this, 'Image', {
+        directory: stageImage(this, source.entry, nodeImage),
+        platform: ecrAssets.Platform.LINUX_ARM64,
+      });
+      image = ecs.ContainerImage.fromDockerImageAsset(this.imageAsset);
+    }
     this.container = this.taskDefinition.addContainer('Container', {
       containerName: props.serviceName,
-      image: ecs.ContainerImage.fromDockerImageAsset(this.imageAsset),
+      image,
       essential: true,
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
       readonlyRootFilesystem: true,
@@ -284,7 +304,7 @@ export class Microservice extends Construct implements ec2.IConnectable {
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
-      healthCheck: {
+      healthCheck: source.entry === undefined ? undefined : {
         // Alpine and distroless images have no curl; Node.js 18+ has fetch.
         command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${containerPort}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
         interval: Duration.seconds(15),
@@ -565,6 +585,19 @@ function validateStopTimeout(timeout: Duration): void {
   if (!(Number.isInteger(seconds) && seconds >= 10 && seconds <= 120)) {
     throw new Error(`stopTimeout must be whole seconds from 10 to 120 (Fargate's maximum), got ${seconds}`);
   }
+}
+
+/** Exactly one of entry and image; nodeImage only with an entry, whose image it is the base of. */
+function validateSource(props: MicroserviceProps): { readonly entry: string; readonly image?: undefined } | { readonly entry?: undefined; readonly image: ecs.ContainerImage } {
+  if (props.entry !== undefined && props.image === undefined) {
+    validateEntry(props.entry);
+    return { entry: props.entry };
+  }
+  if (props.image !== undefined && props.entry === undefined) {
+    if (props.nodeImage !== undefined) throw new Error(`nodeImage applies to an entry only: the image of service ${props.serviceName} brings its own base`);
+    return { image: props.image };
+  }
+  throw new Error(`exactly one of entry and image must be given for service ${props.serviceName}, got ${props.entry === undefined ? 'neither' : 'both'}`);
 }
 
 function validateEntry(entry: string): void {

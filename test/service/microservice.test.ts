@@ -105,7 +105,7 @@ function imageContext(outdir: string, service: Microservice): { directory: strin
   const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'Stack.assets.json'), 'utf8')) as {
     dockerImages: Record<string, { source: { directory: string; platform?: string } }>;
   };
-  const image = manifest.dockerImages[service.imageAsset.assetHash];
+  const image = manifest.dockerImages[service.imageAsset!.assetHash];
   return { directory: path.join(outdir, image.source.directory), platform: image.source.platform };
 }
 
@@ -142,13 +142,13 @@ describe('the product and order services', () => {
     expect(container).toMatchObject({
       Name: 'product',
       Essential: true,
-      Image: { 'Fn::Sub': expect.stringContaining(`:${product.imageAsset.assetHash}`) },
+      Image: { 'Fn::Sub': expect.stringContaining(`:${product.imageAsset!.assetHash}`) },
       PortMappings: [{ ContainerPort: 8080, Protocol: 'tcp' }],
       ReadonlyRootFilesystem: true,
       StopTimeout: 30,
     });
     expect(imageContext(outdir, product).platform).toBe('linux/arm64');
-    expect(product.imageAsset.assetHash).not.toBe(order.imageAsset.assetHash);
+    expect(product.imageAsset!.assetHash).not.toBe(order.imageAsset!.assetHash);
   });
 
   it('logs to a log group of its own, kept a month, without blocking the service', () => {
@@ -213,7 +213,7 @@ describe('the product and order services', () => {
 
   it('stages the same content under the same asset hash when synthesized again', () => {
     const again = build({ app: projectApp(), order: false });
-    expect(again.product.imageAsset.assetHash).toBe(product.imageAsset.assetHash);
+    expect(again.product.imageAsset!.assetHash).toBe(product.imageAsset!.assetHash);
   });
 
   it('ships a server.js that starts with node, answers GET /health, passes the ECS health check and stops on SIGTERM', async () => {
