@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import Ajv from 'ajv-draft-04';
 import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { LOG_CODE_FIELD } from '../../lib/monitoring/log-codes';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { ErrorBody, ErrorCode } from './errors';
 import { httpStatusOf, ServiceError } from './errors';
@@ -28,6 +29,9 @@ export const DEFAULT_BODY_LIMIT_BYTES = 64 * 1024;
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The code each error answer was sent with, for its access log line (GatewayMonitoring's metric filters count codes). */
+const answeredCodes = new WeakMap<FastifyReply, ErrorCode>();
+
 /** One log line per request, when it completes; never bodies, headers or tokens. */
 class AccessLog extends LogController {
   constructor() {
@@ -37,7 +41,14 @@ class AccessLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { method: request.method, path: request.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime * 100) / 100 };
+    const code = answeredCodes.get(reply);
+    const fields = {
+      method: request.method,
+      path: request.url.split('?')[0],
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 100) / 100,
+      ...(code !== undefined && { [LOG_CODE_FIELD]: code }),
+    };
     if (reply.statusCode >= 500) reply.log.error({ ...fields, error: error?.name }, 'request failed');
     else reply.log.info(fields, 'request');
   }
@@ -103,6 +114,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
 /** Sends the JSON error body for `error`. */
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: ServiceError): FastifyReply {
   const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: request.id } };
+  answeredCodes.set(reply, error.code);
   return reply.code(httpStatusOf(error.code)).type('application/json').send(body);
 }
 
