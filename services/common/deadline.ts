@@ -61,7 +61,10 @@ export function sdkOptions(fallbackMs = 5_000): { abortSignal: AbortSignal } {
 
 /** Whether an error means the call ran out of time or was cut off, so its outcome is unknown. */
 export function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === 'AbortError' || error.name === 'TimeoutError' || (error as { code?: unknown }).code === 'ETIMEDOUT');
+  // Not `instanceof Error`: the DOMException an AbortSignal rejects with is none in Node 20.
+  if (typeof error !== 'object' || error === null) return false;
+  const { name, code } = error as { name?: unknown; code?: unknown };
+  return name === 'AbortError' || name === 'TimeoutError' || code === 'ETIMEDOUT';
 }
 
 /**

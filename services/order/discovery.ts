@@ -85,7 +85,8 @@ export class InstanceDirectory {
       this.inFlight = undefined;
     }));
     const known = this.known;
-    if (known === undefined) {
+    // Nothing known, or every known instance dropped as gone: only Cloud Map can answer.
+    if (known === undefined || known.length === 0) {
       try {
         return await refresh;
       } catch (error) {

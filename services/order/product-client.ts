@@ -7,7 +7,7 @@ import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { ErrorCode } from '../common/errors';
 import { isErrorCode, ServiceError } from '../common/errors';
 import type { ItemQuantity, PricedItem } from '../common/items';
-import { currentDeadline, Deadline, DEADLINE_HEADER } from '../common/deadline';
+import { currentDeadline, Deadline, DEADLINE_HEADER, isTimeout } from '../common/deadline';
 import type { Failover, InstanceDirectory, ServiceInstance } from './discovery';
 
 /** An open reservation as the product service lists it. */
@@ -92,7 +92,8 @@ export class HttpProductReservations implements ProductReservations {
       });
     } catch (error) {
       // fetch rejects only when no response came: refused, reset, DNS, or our timeout.
-      const slow = error instanceof Error && error.name === 'TimeoutError';
+      // A DOMException (what an AbortSignal's timeout rejects with) is no Error instance in Node 20.
+      const slow = isTimeout(error);
       throw new UnreachableError(slow ? 'slow' : 'gone', `${instance.id}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
     }
     let text: string;

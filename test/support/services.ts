@@ -97,6 +97,10 @@ export interface OrderServiceOptions {
   /** Cap of one product-service call, in ms. @default - 30000 */
   readonly productTimeoutMs?: number;
   readonly onAfterAnswer?: (work: Promise<void>) => void;
+  /** Time kept back from the reserve call for the confirm, in ms. @default - 1500 */
+  readonly confirmReserveMs?: number;
+  /** The order service's clock (leases). @default - Date.now */
+  readonly now?: () => number;
 }
 
 /** The order service over dynalite, finding products through the registry, with its sweeper (not started). */
@@ -123,6 +127,8 @@ export async function startOrderService(
     readiness: async () => undefined,
     logger: false,
     ...(options.onAfterAnswer !== undefined && { onAfterAnswer: options.onAfterAnswer }),
+    ...(options.now !== undefined && { now: options.now }),
+    ...(options.confirmReserveMs !== undefined && { confirmReserveMs: options.confirmReserveMs }),
   });
   const url = await listen(app);
   return {
