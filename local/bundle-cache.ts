@@ -83,25 +83,34 @@ async function hashFile(file: string): Promise<string | undefined> {
   }
 }
 
-/** The bundle of the runtime's own parts (local/part-main.ts): dependencies stay in node_modules. */
+/** The entry of the runtime's own parts (dynalite, registry, issuer). */
 export const PART_ENTRY = path.join(__dirname, 'part-main.ts');
+/** The preload that stops a service process when `npm start` is gone. */
+export const GUARD_ENTRY = path.join(__dirname, 'orphan-guard.ts');
+
+/** The runtime's own bundle: `parts.js` runs a part, `guard.js` is preloaded into the services. */
+export interface PartsBundle extends CachedBundle {
+  readonly guard: string;
+}
 
 /**
- * Bundles local/part-main.ts into `outdir/parts.js`, or reuses it. Packages are left out of the bundle
+ * Bundles local/part-main.ts into `outdir/parts.js` and local/orphan-guard.ts into `outdir/guard.js`,
+ * or reuses them. Packages are left out of the bundle
  * (dynalite's storage is native code): the part processes find them through NODE_PATH, set to
  * {@link NODE_MODULES}. A bundle still starts in about 0.1 s where `node --import tsx` takes 0.25–0.4 s.
  */
-export async function cachedPartsBundle(outdir: string): Promise<CachedBundle> {
+export async function cachedPartsBundle(outdir: string): Promise<PartsBundle> {
   const file = path.join(outdir, 'parts.js');
-  return cachedBundle({
+  const guard = path.join(outdir, 'guard.js');
+  const bundle = await cachedBundle({
     outdir,
     file,
-    key: `parts ${PART_ENTRY}`,
+    key: `parts ${PART_ENTRY} ${GUARD_ENTRY}`,
     extraInputs: [__filename],
     build: async () => {
       const result = await build({
-        entryPoints: [PART_ENTRY],
-        outfile: file,
+        entryPoints: { parts: PART_ENTRY, guard: GUARD_ENTRY },
+        outdir,
         bundle: true,
         platform: 'node',
         target: 'node20',
@@ -115,6 +124,12 @@ export async function cachedPartsBundle(outdir: string): Promise<CachedBundle> {
       return Object.keys(result.metafile.inputs).map((input) => path.resolve(input));
     },
   });
+  // The guard is part of the same build and stamp; should it be missing, build both again.
+  if (bundle.reused && !fs.existsSync(guard)) {
+    fs.rmSync(path.join(outdir, STAMP_FILE), { force: true });
+    return cachedPartsBundle(outdir);
+  }
+  return { ...bundle, guard };
 }
 
 /** The repository's node_modules, where the parts bundle finds its packages. */

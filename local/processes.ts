@@ -25,6 +25,8 @@ export interface StartOptions {
   readonly keepLogs?: number;
   /** Arguments after the file. @default - none */
   readonly args?: readonly string[];
+  /** Options of node itself, before the file (such as `--require`). @default - none */
+  readonly nodeOptions?: readonly string[];
   /**
    * Give the child a stdin pipe that this process holds open: the runtime's parts exit when it ends,
    * so that they die with the process that started them, even a SIGKILLed one.
@@ -40,7 +42,7 @@ const READY_TIMEOUT_MS = 60_000;
 
 /** Starts `node file` with `env` (and PATH) and resolves once it logs that it listens. */
 export async function startServiceProcess(file: string, env: Record<string, string>, options: StartOptions = {}): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, [file, ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeOptions ?? []), file, ...(options.args ?? [])], {
     env: { PATH: process.env.PATH, ...env },
     stdio: [options.stdinPipe === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
   });

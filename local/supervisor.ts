@@ -117,11 +117,20 @@ export class Supervisor<T extends Incarnation> {
     return started;
   }
 
-  /** No more restarts; stops the running incarnation, if any. Safe to call twice. */
-  async stop(): Promise<void> {
+  /**
+   * No more restarts, from now on; the running incarnation keeps running. The first step of stopping
+   * a whole system: a terminal's Ctrl-C reaches every process of the group at once, and an instance
+   * that exits on it must not be taken for one that died.
+   */
+  retire(): void {
     this.stopping = true;
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer);
     this.timer = undefined;
+  }
+
+  /** No more restarts; stops the running incarnation, if any. Safe to call twice. */
+  async stop(): Promise<void> {
+    this.retire();
     // A restart under way: let it finish, then stop what it started.
     await this.starting?.catch(() => undefined);
     const running = this.incarnation;

@@ -124,8 +124,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   // Stopped in this order: first no new traffic, then the services (which deregister on the way
   // out, so the registry must still be up), then the parts.
   const layers = { gateway: [] as (() => Promise<unknown>)[], services: [] as (() => Promise<unknown>)[], parts: [] as (() => Promise<unknown>)[] };
+  const supervisors: { readonly instance: string; readonly supervisor: Supervisor<ServiceIncarnation> }[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
+    // At once, before any await: an instance that exits from now on is not restarted.
+    for (const { supervisor } of supervisors) supervisor.retire();
     stopped ??= (async () => {
       for (const layer of [layers.gateway, layers.services, layers.parts]) {
         await Promise.all(layer.map((step) => step().catch((error: unknown) => process.stderr.write(`stopping: ${error instanceof Error ? error.message : String(error)}\n`))));
@@ -220,7 +223,6 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     // The gateway's target groups: the instances whose process is up. A dead one leaves at once, as an
     // ECS task leaves its ALB target group when it stops, however long the registry answer is cached.
     const live = new Set<string>();
-    const supervisors: { readonly instance: string; readonly supervisor: Supervisor<ServiceIncarnation> }[] = [];
     const supervise = async (file: string, service: string, instance: string, env: Record<string, string>): Promise<void> => {
       const log = logStream(instance);
       const write = (line: string): void => void log?.write(`${line}\n`);
@@ -242,7 +244,8 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
               [SERVICE_ENV.advertiseHost]: '127.0.0.1',
               ...env,
             },
-            { keepLogs: 0, onLine: write },
+            // The guard stops the service when npm start is gone, even SIGKILLed (local/orphan-guard.ts).
+            { keepLogs: 0, onLine: write, stdinPipe: true, nodeOptions: ['--require', (await partsBundle).guard] },
           );
           return { ...started, stop: () => stopProcess(started) };
         },

@@ -163,6 +163,17 @@ describe('Supervisor', () => {
     expect(events).toEqual(['ready 1']);
   });
 
+  it('once retired, leaves an instance that exits alone, neither deregistered nor restarted', async () => {
+    const { clock, events, supervisor } = harness();
+    const first = await supervisor.start();
+    supervisor.retire();
+    first.die(0);
+    await first.exited;
+    await supervisor.stop();
+    expect(clock.timers).toEqual([]);
+    expect(events).toEqual(['ready 1']);
+  });
+
   it('cancels a pending restart when stopped during the wait', async () => {
     const { clock, supervisor } = harness();
     (await supervisor.start()).die(1);
