@@ -2,7 +2,7 @@
  * The app's configuration: one typed object, read from the `gatehouse` key of the CDK context
  * (cdk.json, or `-c gatehouse='{...}'`) and validated before anything is built.
  */
-import type { JwtAlgorithm } from '../lambda/authorizer/config';
+import type { JwtAlgorithm, UserIdFormat } from '../lambda/authorizer/config';
 import type { JwtIssuer } from './auth/jwt-authorizer';
 
 /** The context key that holds {@link GatehouseConfig}. */
@@ -20,6 +20,18 @@ export interface AuthorizerSettings {
   readonly tokenType?: string;
   /** @default - none */
   readonly usageIdentifierClaim?: string;
+  /** @default - 'subject' with one issuer, 'issuer-qualified' with several (see JwtAuthorizerProps.userIds) */
+  readonly userIds?: UserIdFormat;
+}
+
+/** The user pool the stack makes when `issuers` is empty or absent. */
+export interface CognitoSettings {
+  /** @default - 'gatehouse': scopes are `gatehouse/<scope>` */
+  readonly resourceServerIdentifier?: string;
+  /** @default - 60 (5 to 1440) */
+  readonly accessTokenValidityMinutes?: number;
+  /** @default - `gatehouse-{account}-{unique suffix}` */
+  readonly domainPrefix?: string;
 }
 
 /** A usage plan tier, as configured. */
@@ -61,8 +73,14 @@ export interface ServiceSettings {
 
 /** Everything the Gatehouse app is configured with. */
 export interface GatehouseConfig {
-  /** The identity providers whose tokens the API accepts. */
-  readonly issuers: readonly JwtIssuer[];
+  /**
+   * The identity providers whose tokens the API accepts, each with `audience` (OIDC: Auth0, Okta,
+   * Entra ID, Keycloak) or `clientIds` (a Cognito user pool of your own), and optionally `scopePrefix`.
+   * @default - none: the stack makes a Cognito user pool, resource server and machine client (see `cognito`)
+   */
+  readonly issuers?: readonly JwtIssuer[];
+  /** @default - the GatehouseUserPool defaults; only used when `issuers` is empty or absent */
+  readonly cognito?: CognitoSettings;
   /** @default - the JwtAuthorizer defaults */
   readonly authorizer?: AuthorizerSettings;
   /**
@@ -89,7 +107,7 @@ export interface GatehouseConfig {
 /** Reads and checks the configuration's shape; ranges and rules are checked by the constructs it feeds. */
 export function readGatehouseConfig(value: unknown): GatehouseConfig {
   if (value === undefined) {
-    throw new Error(`${WHERE} is missing: set it in cdk.json (see README, "Configuration") or pass -c ${CONFIG_CONTEXT_KEY}='{"issuers":[...]}'`);
+    throw new Error(`${WHERE} is missing: set it in cdk.json (see README, "Configuration") or pass -c ${CONFIG_CONTEXT_KEY}='{}'`);
   }
   const config = typeof value === 'string' ? parseJson(value) : value;
   assertGatehouseConfig(config);
@@ -101,15 +119,28 @@ const WHERE = `context "${CONFIG_CONTEXT_KEY}"`;
 function assertGatehouseConfig(config: unknown): asserts config is GatehouseConfig {
   if (!isRecord(config)) throw new Error(`${WHERE} must be an object`);
   const { issuers, authorizer, stageName } = config;
-  if (!Array.isArray(issuers) || issuers.length === 0) throw new Error(`${WHERE}: issuers must list at least one issuer`);
-  issuers.forEach((issuer: unknown, index) => {
+  if (issuers !== undefined && !Array.isArray(issuers)) throw new Error(`${WHERE}: issuers must be a list (or left out, for a Cognito user pool the stack makes)`);
+  const strings = (value: unknown): boolean => Array.isArray(value) && value.every((entry) => typeof entry === 'string');
+  (issuers ?? []).forEach((issuer: unknown, index) => {
     const valid =
       isRecord(issuer) &&
       typeof issuer.issuer === 'string' &&
-      (typeof issuer.audience === 'string' || (Array.isArray(issuer.audience) && issuer.audience.every((entry) => typeof entry === 'string'))) &&
+      (issuer.audience === undefined || typeof issuer.audience === 'string' || strings(issuer.audience)) &&
+      (issuer.clientIds === undefined || strings(issuer.clientIds)) &&
+      (issuer.audience === undefined) !== (issuer.clientIds === undefined) &&
+      (issuer.scopePrefix === undefined || typeof issuer.scopePrefix === 'string') &&
       (issuer.jwksUri === undefined || typeof issuer.jwksUri === 'string');
-    if (!valid) throw new Error(`${WHERE}: issuers[${index}] must be { "issuer": string, "audience": string | string[], "jwksUri"?: string }`);
+    if (!valid) {
+      throw new Error(`${WHERE}: issuers[${index}] must be { "issuer": string, "audience": string | string[] or "clientIds": string[] (one of them), "scopePrefix"?: string, "jwksUri"?: string }`);
+    }
   });
+  if (config.cognito !== undefined) {
+    assertNumbers(config.cognito, 'cognito', ['accessTokenValidityMinutes']);
+    for (const field of ['resourceServerIdentifier', 'domainPrefix'] as const) {
+      const value = (config.cognito as Record<string, unknown>)[field];
+      if (value !== undefined && typeof value !== 'string') throw new Error(`${WHERE}: cognito.${field} must be a string, got ${JSON.stringify(value)}`);
+    }
+  }
   if (authorizer !== undefined) {
     if (!isRecord(authorizer)) throw new Error(`${WHERE}: authorizer must be an object`);
     for (const field of ['resultsCacheTtlSeconds', 'clockToleranceSeconds'] as const) {
@@ -117,7 +148,7 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
         throw new Error(`${WHERE}: authorizer.${field} must be a number of seconds, got ${JSON.stringify(authorizer[field])}`);
       }
     }
-    for (const field of ['tokenType', 'usageIdentifierClaim'] as const) {
+    for (const field of ['tokenType', 'usageIdentifierClaim', 'userIds'] as const) {
       if (authorizer[field] !== undefined && typeof authorizer[field] !== 'string') {
         throw new Error(`${WHERE}: authorizer.${field} must be a string, got ${JSON.stringify(authorizer[field])}`);
       }

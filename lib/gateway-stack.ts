@@ -5,6 +5,7 @@ import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Construct } from 'constructs';
+import { GatehouseUserPool } from './auth/gatehouse-user-pool';
 import { JwtAuthorizer } from './auth/jwt-authorizer';
 import type { GatehouseConfig } from './config';
 import { ServiceTables } from './data/service-tables';
@@ -40,6 +41,8 @@ export class GatewayStack extends Stack {
   public readonly gateway: MicroservicesGateway;
   /** The JWT authorizer of every route. */
   public readonly jwtAuthorizer: JwtAuthorizer;
+  /** The Cognito user pool the stack made, when the config named no issuers. */
+  public readonly userPool?: GatehouseUserPool;
   /** The VPC and the ALB. */
   public readonly network: GatehouseNetwork;
   /** The Cloud Map namespace. */
@@ -87,8 +90,22 @@ export class GatewayStack extends Stack {
     this.orderService.useTable(SERVICE_ENV.idempotencyTable, this.tables.table(IDEMPOTENCY_TABLE.id), 'readWrite');
     this.orderService.useServiceDiscovery(this.productService);
 
+    // No issuers configured: the stack is its own identity provider, so a fresh deploy works as it is.
+    const configuredIssuers = config.issuers ?? [];
+    if (configuredIssuers.length === 0) {
+      const cognitoSettings = config.cognito ?? {};
+      this.userPool = new GatehouseUserPool(this, 'UserPool', {
+        routes: GATEHOUSE_ROUTES,
+        ...(cognitoSettings.resourceServerIdentifier !== undefined && { resourceServerIdentifier: cognitoSettings.resourceServerIdentifier }),
+        ...(cognitoSettings.accessTokenValidityMinutes !== undefined && { accessTokenValidity: Duration.minutes(cognitoSettings.accessTokenValidityMinutes) }),
+        ...(cognitoSettings.domainPrefix !== undefined && { domainPrefix: cognitoSettings.domainPrefix }),
+      });
+    } else if (config.cognito !== undefined) {
+      throw new Error('cognito applies only when issuers is empty or absent: the stack makes a user pool only when it is given no issuer');
+    }
     this.jwtAuthorizer = new JwtAuthorizer(this, 'Authorizer', {
-      issuers: config.issuers,
+      issuers: this.userPool !== undefined ? [this.userPool.issuer] : configuredIssuers,
+      ...(authorizerSettings.userIds !== undefined && { userIds: authorizerSettings.userIds }),
       ...(authorizerSettings.resultsCacheTtlSeconds !== undefined && { resultsCacheTtl: Duration.seconds(authorizerSettings.resultsCacheTtlSeconds) }),
       ...(authorizerSettings.clockToleranceSeconds !== undefined && { clockTolerance: Duration.seconds(authorizerSettings.clockToleranceSeconds) }),
       ...(authorizerSettings.algorithms !== undefined && { algorithms: authorizerSettings.algorithms }),
@@ -126,6 +143,13 @@ export class GatewayStack extends Stack {
     new CfnOutput(this, 'ApiUrl', { value: this.gateway.api.url, description: 'The base URL of the API' });
     if (this.gateway.domainName !== undefined) {
       new CfnOutput(this, 'DomainTarget', { value: this.gateway.domainName.domainNameAliasDomainName, description: 'Point the custom domain (CNAME or alias) here' });
+    }
+    if (this.userPool !== undefined) {
+      const pool = this.userPool;
+      new CfnOutput(this, 'TokenEndpoint', { value: pool.tokenEndpoint, description: 'POST grant_type=client_credentials here, with the machine client id and secret, for an access token' });
+      new CfnOutput(this, 'MachineClientId', { value: pool.machineClient.userPoolClientId, description: 'The machine client; its secret: aws cognito-idp describe-user-pool-client --user-pool-id <UserPoolId> --client-id <id>' });
+      new CfnOutput(this, 'UserPoolId', { value: pool.userPool.userPoolId, description: 'The Cognito user pool that issues the API tokens' });
+      new CfnOutput(this, 'Scopes', { value: pool.oauthScopes.join(' '), description: 'The scopes a client may ask for (the scope parameter of the token request)' });
     }
     new CfnOutput(this, 'Namespace', { value: this.registry.namespaceName, description: 'The Cloud Map namespace of the services' });
     for (const [tier, key] of Object.entries(this.gateway.apiKeys)) {

@@ -1,4 +1,5 @@
 /** Gatehouse's public API: its constructs, their props, the route spec, and the contracts they share. */
+export * from './auth/gatehouse-user-pool';
 export * from './auth/jwt-authorizer';
 export * from './config';
 export * from './data/service-tables';
@@ -14,5 +15,5 @@ export * from './routes/route-spec';
 export * from './runtime-env';
 export * from './service/microservice';
 export * from './service/service-bundle';
-export type { JwtAlgorithm, AuthorizerConfig, TrustedIssuer, ScopeTable, JwksSettings } from '../lambda/authorizer/config';
-export { SUPPORTED_ALGORITHMS, AUTHORIZER_CONTEXT_KEYS } from '../lambda/authorizer/config';
+export type { JwtAlgorithm, AuthorizerConfig, TrustedIssuer, ScopeTable, JwksSettings, UserIdFormat } from '../lambda/authorizer/config';
+export { SUPPORTED_ALGORITHMS, AUTHORIZER_CONTEXT_KEYS, USER_ID_SEPARATOR, userIdOf } from '../lambda/authorizer/config';

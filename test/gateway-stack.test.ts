@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AUTHORIZER_CONFIG_ENV, readAuthorizerConfig } from '../lambda/authorizer/config';
@@ -15,10 +16,15 @@ import { GatewayStack, LISTENER_PRIORITIES } from '../lib/gateway-stack';
 import { GATEHOUSE_ROUTES, SCOPES } from '../lib/routes/gatehouse-routes';
 import { isRoutePermitted, routeKey } from '../lib/routes/route-spec';
 import { policyAllows } from './support/authorizer';
-import { awsSolutionsFindings, projectApp } from './support/cdk';
+import { acknowledgements, awsSolutionsFindings, projectApp, projectContext } from './support/cdk';
 import { methodsOf } from './support/templates';
 
 const CONFIG = { issuers: [{ issuer: 'https://issuer.example.com', audience: 'api' }], authorizer: { resultsCacheTtlSeconds: 60 } };
+
+function defined<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('expected a value');
+  return value;
+}
 
 function synth(config: unknown = CONFIG, outdir?: string) {
   const app = projectApp({ bundle: false, ...(outdir !== undefined && { outdir }) });
@@ -183,7 +189,10 @@ describe('configuration', () => {
 
   it.each<[string, unknown, RegExp]>([
     ['a cache TTL over an hour', { ...CONFIG, authorizer: { resultsCacheTtlSeconds: 7200 } }, /resultsCacheTtl must be whole seconds from 0 to 3600, got 7200/],
-    ['no issuers', { issuers: [] }, /issuers must list at least one issuer/],
+    ['an issuer with both audience and client ids', { issuers: [{ issuer: 'https://i.example.com', audience: 'a', clientIds: ['c'] }] }, /issuers\[0\] must be .*one of them/],
+    ['cognito settings next to issuers', { ...CONFIG, cognito: { domainPrefix: 'shop' } }, /cognito applies only when issuers is empty or absent/],
+    ['an access token validity over a day', { cognito: { accessTokenValidityMinutes: 2000 } }, /accessTokenValidity must be from 5 minutes to 1 day \(Cognito's bounds\), got 1 day 9 hours/],
+    ['two issuers with plain subjects', { issuers: [CONFIG.issuers[0], { issuer: 'https://other.example.com', audience: 'api' }], authorizer: { userIds: 'subject' } }, /userIds must be "issuer-qualified" with 2 issuers/],
     ['a tier rate without burst', { ...CONFIG, gateway: { tiers: [{ name: 'x', rateLimit: 5 }] } }, /tiers.x.burstLimit must be a whole number of requests >= 0, got undefined/],
     ['three NAT gateways', { ...CONFIG, natGateways: 3 }, /natGateways must be 1 or 2/],
     ['a namespace that is no DNS name', { ...CONFIG, namespace: 'Not A Name' }, /namespace must be a DNS name/],
@@ -193,7 +202,90 @@ describe('configuration', () => {
   });
 });
 
+describe('with no issuers configured (the cdk.json as shipped)', () => {
+  const { stack } = synth({ authorizer: { resultsCacheTtlSeconds: 300 }, stageName: 'v1' });
+  const template = Template.fromStack(stack);
+  const pool = defined(stack.userPool);
+  const logicalId = (construct: { node: { defaultChild?: unknown } }) => stack.getLogicalId(construct.node.defaultChild as CfnElement);
+
+  it('makes a user pool for machine clients: no self sign-up, a strong password policy, MFA, retained', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResource('AWS::Cognito::UserPool', {
+      DeletionPolicy: 'Retain',
+      Properties: Match.objectLike({
+        AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+        MfaConfiguration: 'ON',
+        DeletionProtection: 'ACTIVE',
+        Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12, RequireSymbols: true, RequireUppercase: true, RequireNumbers: true }) },
+      }),
+    });
+  });
+
+  it("has a resource server whose scopes are exactly the route spec's", () => {
+    const specScopes = [...new Set(GATEHOUSE_ROUTES.flatMap((route) => route.scopes))].sort();
+    const [server] = Object.values(template.findResources('AWS::Cognito::UserPoolResourceServer'));
+    expect(server.Properties.Identifier).toBe('gatehouse');
+    expect((server.Properties.Scopes as { ScopeName: string }[]).map((scope) => scope.ScopeName).sort()).toEqual(specScopes);
+    expect(specScopes).toEqual(Object.values(SCOPES).sort());
+  });
+
+  it('has one app client for the client-credentials flow, with a generated secret, every scope and one-hour access tokens', () => {
+    template.resourceCountIs('AWS::Cognito::UserPoolClient', 1);
+    const [client] = Object.values(template.findResources('AWS::Cognito::UserPoolClient'));
+    expect(client.Properties).toMatchObject({
+      GenerateSecret: true,
+      AllowedOAuthFlows: ['client_credentials'],
+      AllowedOAuthFlowsUserPoolClient: true,
+      AccessTokenValidity: 60,
+      TokenValidityUnits: expect.objectContaining({ AccessToken: 'minutes' }),
+      EnableTokenRevocation: true,
+    });
+    expect(client.Properties).not.toHaveProperty('ClientSecret');
+    const server = logicalId(pool.resourceServer);
+    expect(client.Properties.AllowedOAuthScopes).toEqual(Object.values(SCOPES).sort().map((scope) => ({ 'Fn::Join': ['', [{ Ref: server }, `/${scope}`]] })));
+    expect(client.Properties.ExplicitAuthFlows ?? []).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+    // A Cognito domain prefix is unique in the region across accounts: the account id is in it.
+    template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: Match.stringLikeRegexp('^gatehouse-123456789012-[a-z0-9-]+$') });
+  });
+
+  it("hands the authorizer the pool as its one issuer: the pool's iss, the client's id as the only client, the server's prefix", () => {
+    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [AUTHORIZER_CONFIG_ENV]: Match.anyValue() } } } }));
+    const joined = fn.Properties.Environment.Variables[AUTHORIZER_CONFIG_ENV]['Fn::Join'][1] as unknown[];
+    const text = joined.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part)}>`)).join('');
+    expect(text).toContain(`{"issuers":[{"issuer":"https://cognito-idp.eu-west-1.<{"Ref":"AWS::URLSuffix"}>/<{"Ref":"${logicalId(pool.userPool)}"}>",`);
+    expect(text).toContain(`"clientIds":["<{"Ref":"${logicalId(pool.machineClient)}"}>"],"scopePrefix":"gatehouse/"`);
+    expect(text).toContain(`/.well-known/jwks.json"}]`);
+    expect(text).not.toContain('"audience"');
+  });
+
+  it('outputs the token endpoint, the machine client id, the user pool id and the scopes', () => {
+    template.hasOutput('TokenEndpoint', { Value: { 'Fn::Join': ['', ['https://', { Ref: logicalId(pool.domain) }, '.auth.eu-west-1.amazoncognito.com/oauth2/token']] } });
+    template.hasOutput('MachineClientId', { Value: { Ref: logicalId(pool.machineClient) } });
+    template.hasOutput('UserPoolId', { Value: { Ref: logicalId(pool.userPool) } });
+    template.hasOutput('Scopes', { Value: Object.values(SCOPES).sort().map((scope) => `gatehouse/${scope}`).join(' ') });
+  });
+
+  it('is what cdk.json configures: no placeholder issuer left to edit', () => {
+    const shipped = projectContext().gatehouse as Record<string, unknown>;
+    expect(shipped).not.toHaveProperty('issuers');
+    expect(() => readGatehouseConfig(shipped)).not.toThrow();
+  });
+});
+
 describe('cdk-nag AwsSolutions', () => {
+  it('finds nothing in the stack with its own user pool that is not fixed or acknowledged with a reason', () => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-stack-nag-cognito-'));
+    try {
+      const { app, stack } = synth({}, outdir);
+      expect(awsSolutionsFindings(app, outdir)).toEqual([]);
+      expect(acknowledgements(stack).filter((entry) => entry.id === 'AwsSolutions-COG8')).toEqual([
+        { id: 'AwsSolutions-COG8', path: 'Gatehouse/UserPool/Resource', reason: expect.stringContaining('client-credentials flow') },
+      ]);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
   it('finds nothing in the whole stack that is not fixed or acknowledged with a reason', () => {
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-stack-nag-'));
     try {

@@ -1,11 +1,11 @@
-import { Duration, Lazy, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, Token, Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AuthorizerConfig, JwtAlgorithm } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig, JwtAlgorithm, TrustedIssuer, UserIdFormat } from '../../lambda/authorizer/config';
 import {
   assertAuthorizerConfig,
   AUTHORIZER_CONFIG_ENV,
@@ -18,12 +18,31 @@ import type { RouteSpec } from '../routes/route-spec';
 import { validateRoutes } from '../routes/route-spec';
 import { authorizerCode } from './authorizer-code';
 
-/** An identity provider whose JWTs the authorizer accepts. */
+/**
+ * An identity provider whose JWTs the authorizer accepts: exactly one of `audience` (Auth0, Okta,
+ * Entra ID, Keycloak: tokens name the API in `aud`) and `clientIds` (Cognito user pool access tokens,
+ * which have no `aud`).
+ */
 export interface JwtIssuer {
   /** The exact `iss` of its tokens, such as `https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbCdEf`. */
   readonly issuer: string;
-  /** The audience, or audiences, a token must name in `aud` (an app client id, an API identifier). */
-  readonly audience: string | readonly string[];
+  /**
+   * The audience, or audiences, a token must name in `aud` (an API identifier).
+   * @default - none: `clientIds` instead
+   */
+  readonly audience?: string | readonly string[];
+  /**
+   * Cognito: the app client ids whose access tokens are accepted. A token's `client_id` must be one of
+   * them and its `token_use` must be `access`; ID tokens are refused.
+   * @default - none: `audience` instead
+   */
+  readonly clientIds?: readonly string[];
+  /**
+   * A prefix every scope of this issuer carries, taken off before the route spec's scopes are matched:
+   * Cognito's resource server scopes are `<identifier>/<scope>`, so `gatehouse/` for the identifier `gatehouse`.
+   * @default - none: scopes are matched as they are
+   */
+  readonly scopePrefix?: string;
   /**
    * The URL of the issuer's JWKS.
    * @default - `${issuer}/.well-known/jwks.json`, where Cognito and Auth0 publish theirs
@@ -52,6 +71,13 @@ export interface JwtAuthorizerProps {
    * @default - Duration.seconds(30)
    */
   readonly clockTolerance?: Duration;
+  /**
+   * The caller id the services get in x-user-id: the token's `sub` (`subject`), or `{iss}#{sub}`
+   * (`issuer-qualified`), distinct per issuer. Choose `issuer-qualified` from the start if you may
+   * trust a second issuer later: switching changes every stored customer id.
+   * @default - 'subject' with one issuer, 'issuer-qualified' with several ('subject' is refused then)
+   */
+  readonly userIds?: UserIdFormat;
   /**
    * The `typ` header a token must carry, such as `at+jwt` for RFC 9068 access tokens.
    * @default - the typ header is not checked
@@ -125,9 +151,12 @@ export class JwtAuthorizer extends Construct {
     this.settings = {
       issuers: props.issuers.map((entry, index) => ({
         issuer: entry.issuer,
-        audience: typeof entry.audience === 'string' ? [entry.audience] : [...entry.audience],
+        ...(entry.audience !== undefined && { audience: typeof entry.audience === 'string' ? [entry.audience] : [...entry.audience] }),
+        ...(entry.clientIds !== undefined && { clientIds: [...entry.clientIds] }),
+        ...(entry.scopePrefix !== undefined && { scopePrefix: entry.scopePrefix }),
         jwksUri: entry.jwksUri ?? defaultJwksUri(entry.issuer, index),
       })),
+      ...(props.userIds !== undefined && { userIds: props.userIds }),
       algorithms: props.algorithms ?? AUTHORIZER_DEFAULTS.algorithms,
       clockToleranceSeconds: wholeSeconds('clockTolerance', props.clockTolerance ?? Duration.seconds(AUTHORIZER_DEFAULTS.clockToleranceSeconds)),
       ...(props.tokenType !== undefined && { tokenType: props.tokenType }),
@@ -139,7 +168,7 @@ export class JwtAuthorizer extends Construct {
       },
     };
     // Everything but the routes is checked now; routes are checked as they are added.
-    assertAuthorizerConfig({ ...this.settings, scopeTable: { any: [], byScope: {} } }, { requireHttps: true });
+    assertAuthorizerConfig(checkable({ ...this.settings, scopeTable: { any: [], byScope: {} } }), { requireHttps: true });
     if (props.routes !== undefined) this.addRoutes(props.routes);
 
     this.logGroup = new logs.LogGroup(this, 'LogGroup', {
@@ -208,8 +237,15 @@ export class JwtAuthorizer extends Construct {
     }
   }
 
+  /**
+   * The configuration as the function's environment carries it. Values that are tokens (a user pool's
+   * id or client id made in the same stack) are checked as placeholders here and resolved by
+   * CloudFormation; the function checks the resolved configuration again when it starts.
+   */
   private encodedConfig(): string {
-    return encodeAuthorizerConfig(this.config, { requireHttps: true });
+    const config = this.config;
+    encodeAuthorizerConfig(checkable(config), { requireHttps: true });
+    return JSON.stringify(config);
   }
 }
 
@@ -236,7 +272,21 @@ function wholeSeconds(name: string, duration: Duration): number {
   return seconds;
 }
 
+/** A copy of `config` whose unresolved issuer values are placeholders of the same shape, for the checks. */
+function checkable(config: AuthorizerConfig): AuthorizerConfig {
+  const placeholder = (value: string, index: number, kind: string): string => (Token.isUnresolved(value) ? `https://unresolved-${index}.invalid/${kind}` : value);
+  const issuers: TrustedIssuer[] = config.issuers.map((entry, index) => ({
+    ...entry,
+    issuer: placeholder(entry.issuer, index, 'issuer'),
+    jwksUri: placeholder(entry.jwksUri, index, 'jwks.json'),
+    ...(entry.clientIds !== undefined && { clientIds: entry.clientIds.map((id) => (Token.isUnresolved(id) ? `client-${index}` : id)) }),
+  }));
+  return { ...config, issuers };
+}
+
 function defaultJwksUri(issuer: string, index: number): string {
+  // A token (a user pool's provider URL) resolves to an https URL at deploy.
+  if (Token.isUnresolved(issuer)) return `${issuer}/.well-known/jwks.json`;
   if (!/^https:\/\/[^/]/.test(issuer)) {
     throw new Error(`issuers[${index}].jwksUri is needed: the issuer ${JSON.stringify(issuer)} is not an https URL to derive it from`);
   }
