@@ -13,6 +13,8 @@ import type { WarmRow } from './authorizer-warm';
 import { LOAD_DEFAULTS, runGatewayLoad, runOrderLoad, startSystem } from './gateway-load';
 import type { LoadRow, OrderLoadResult } from './gateway-load';
 import { COLD_DEFAULTS, runCold } from './cold-start';
+import { CONTENTION_DEFAULTS, runOrderContention } from './order-contention';
+import type { OrderContentionResult } from './order-contention';
 import type { ColdRow } from './cold-start';
 
 const ROOT = path.join(__dirname, '..');
@@ -30,6 +32,8 @@ export interface BenchResults {
   readonly gatewayLoad: readonly LoadRow[];
   /** Null when the section failed (see notes). */
   readonly orderLoad: OrderLoadResult | null;
+  /** One hot product, and the round trips of one order; null when the section failed (see notes). */
+  readonly orderContention?: OrderContentionResult | null;
   readonly cdkSynthSeconds: readonly number[];
   readonly authorizerCold: readonly ColdRow[];
   /** What was skipped or failed, and why. */
@@ -79,6 +83,14 @@ async function main(): Promise<void> {
     notes.push(`local gateway load failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  section('order contention (one product) and round trips per order');
+  let orderContention: OrderContentionResult | null = null;
+  try {
+    orderContention = await runOrderContention(CONTENTION_DEFAULTS);
+  } catch (error) {
+    notes.push(`order contention failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
   section('cdk synth');
   const cdkSynthSeconds: number[] = [];
   try {
@@ -114,6 +126,7 @@ async function main(): Promise<void> {
     authorizerWarmOneCore,
     gatewayLoad,
     orderLoad,
+    orderContention,
     cdkSynthSeconds,
     authorizerCold,
     notes,
@@ -170,6 +183,16 @@ export function renderTable(results: BenchResults): string {
   if (results.orderLoad !== null) {
     const { ordersPlaced, discoveryCalls, discoveryCallsPer1000Orders } = results.orderLoad;
     lines.push(`Orders placed: ${ordersPlaced}; Cloud Map DiscoverInstances calls by the order service: ${discoveryCalls} (${discoveryCallsPer1000Orders} per 1,000 orders)`);
+  }
+  if (results.orderContention != null) {
+    const contention = results.orderContention;
+    lines.push('');
+    lines.push(row(['One-product contention', 'orders', 'stock', 'p50 ms', 'p99 ms', 'max ms', `inside ${contention.timeoutMs / 1000} s`, 'answers']));
+    lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---']));
+    const answers = Object.entries(contention.statuses).map(([status, count]) => `${count}× ${status}`).join(', ');
+    lines.push(row(['order service (processes, dynalite)', String(contention.concurrency), String(contention.stock), String(contention.p50Ms), String(contention.p99Ms), String(contention.maxMs), String(contention.insideTimeout), answers]));
+    const trips = Object.entries(contention.roundTrips.beforeAnswer).map(([call, count]) => `${call} ×${count}`).join(', ');
+    lines.push(`Round trips of a one-item order before its answer: ${contention.roundTrips.beforeAnswerTotal} (${trips}); after it: ${Object.keys(contention.roundTrips.afterAnswer).join(', ') || 'none'}`);
   }
   lines.push('');
   lines.push(row(['Authorizer, cold (RS256)', 'bundle KB', 'ms to 1st verify', 'ms over empty']));
