@@ -4,7 +4,8 @@
  * The runtime writes one JSON object per line with a `code` field: the authorizer on each outcome
  * (lambda/authorizer/handler.ts), the services on each error answer (services/common/server.ts). The
  * codes are typed against the runtime's own error types, so a renamed code fails the type check here
- * instead of silently leaving an alarm with nothing to count. Pure: no aws-cdk-lib import.
+ * instead of silently leaving an alarm with nothing to count (`satisfies`, so the published declarations
+ * need neither module). Pure: no aws-cdk-lib import.
  */
 import type { JwksUnavailableError } from '../../lambda/authorizer/errors';
 import type { ErrorCode } from '../../services/common/errors';
@@ -16,10 +17,10 @@ export const LOG_CODE_FIELD = 'code';
 export const SERVICE_LOG_FIELD = 'service';
 
 /** The authorizer's code for "the issuer's keys could not be had": every request fails closed. */
-export const JWKS_UNAVAILABLE_CODE: JwksUnavailableError['code'] = 'JWKS_UNAVAILABLE';
+export const JWKS_UNAVAILABLE_CODE = 'JWKS_UNAVAILABLE' satisfies JwksUnavailableError['code'];
 
 /** A service's answer when something it depends on (another service, Cloud Map, a deadline) failed it. */
-export const DEPENDENCY_UNAVAILABLE_CODE: ErrorCode = 'DEPENDENCY_UNAVAILABLE';
+export const DEPENDENCY_UNAVAILABLE_CODE = 'DEPENDENCY_UNAVAILABLE' satisfies ErrorCode;
 
 /** A CloudWatch Logs JSON filter pattern matching lines whose `field` equals `value` (a string). */
 export function jsonEqualsPattern(field: string, value: string): string {
