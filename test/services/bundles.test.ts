@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { IDEMPOTENCY_TABLE, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
+import { ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
 import { SCOPES, SERVICES } from '../../lib/routes/gatehouse-routes';
 import { SERVICE_ENV } from '../../lib/runtime-env';
 import { asUser, request } from '../support/http';
@@ -22,7 +22,7 @@ beforeAll(async () => {
   files = { product: productFile, order: orderFile };
   [data, cloudMap] = await Promise.all([startDynamo(), startRegistry()]);
   await data.dynamo.ensureTables(
-    [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE].map((definition) => ({ definition, name: data.tableName(definition.id) })),
+    [PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ definition, name: data.tableName(definition.id) })),
   );
 });
 afterAll(async () => {
@@ -49,7 +49,6 @@ it('an order placed with the order process reserves stock in the product process
   const order = await startProcess(files.order, {
     ...commonEnv(SERVICES.order),
     [SERVICE_ENV.ordersTable]: data.tableName(ORDERS_TABLE.id),
-    [SERVICE_ENV.idempotencyTable]: data.tableName(IDEMPOTENCY_TABLE.id),
     [SERVICE_ENV.discoveryNamespace]: TEST_NAMESPACE,
   });
   running.push(order);
@@ -76,5 +75,9 @@ it('an order placed with the order process reserves stock in the product process
 
 it('a process without its configuration exits at once, naming the variable', async () => {
   await expect(startProcess(files.product, {})).rejects.toThrow(/environment variable PRODUCTS_TABLE must be set/);
-  await expect(startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o', [SERVICE_ENV.idempotencyTable]: 'i' })).rejects.toThrow(/DISCOVERY_NAMESPACE must be set/);
+  await expect(startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o' })).rejects.toThrow(/DISCOVERY_NAMESPACE must be set/);
+  // A lease no longer than the request's budget would let a live request lose its order to a retry.
+  await expect(startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o', [SERVICE_ENV.requestDeadlineMs]: '8000', [SERVICE_ENV.orderLeaseMs]: '5000' })).rejects.toThrow(
+    /ORDER_LEASE_MS \(5000\) must be longer than REQUEST_DEADLINE_MS \(8000\)/,
+  );
 });

@@ -76,6 +76,17 @@ describe('placing an order', () => {
     expect(await orderCount()).toBe(before + 1);
   });
 
+  it('a retry whose JSON lists the keys in another order is the same request: it replays, not a 422', async () => {
+    const a = await product(10);
+    const headers = { ...alice, 'idempotency-key': freshKey() };
+    const first = await place(`{"items":[{"productId":${JSON.stringify(a)},"quantity":2}]}`, headers);
+    const reordered = await place(`{"items":[{"quantity":2,"productId":${JSON.stringify(a)}}]}`, headers);
+    expect(first.status).toBe(201);
+    expect(reordered).toMatchObject({ status: 201, body: { id: first.body.id } });
+    expect(reordered.headers.get('idempotent-replayed')).toBe('true');
+    expect(await stockOf(a)).toBe(8);
+  });
+
   it('the same key with other items is a 422 and changes nothing', async () => {
     const a = await product(10);
     const headers = { ...alice, 'idempotency-key': freshKey() };
