@@ -128,7 +128,7 @@ async function main(): Promise<void> {
     apiKeys: [keys[tier.name]],
   }));
 
-  let system: LocalSystem;
+  let system: LocalSystem | undefined;
   let writeCurrentOutputs = (): void => undefined;
   const logsDir = path.join(flags.stateDir, 'logs');
   try {
@@ -139,6 +139,10 @@ async function main(): Promise<void> {
       ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
       ...(flags.issuer !== undefined && { issuer: { issuer: flags.issuer.issuer, audience: [flags.issuer.audience], jwksUri: flags.issuer.jwksUri } }),
       phases,
+      onPartExit: (part, code) => {
+        process.stderr.write(`npm start: ${part} exited (${code}), and what it held is gone; stopping (see ${path.join(logsDir, `${part}.log`)})\n`);
+        void system?.stop().then(() => process.exit(1));
+      },
       onInstanceEvent: (event) => {
         process.stderr.write(`${describeEvent(event, logsDir)}\n`);
         // The outputs name each process's pid: a restarted one has a new pid.

@@ -75,6 +75,12 @@ export interface LocalSystemOptions {
   readonly healthCheck?: HealthCheckOptions;
   /** Receives the timings of the start's phases. @default - kept nowhere */
   readonly phases?: PhaseLog;
+  /**
+   * Told when dynalite, the registry or the issuer exits while the system runs. They are not restarted:
+   * the data and registrations they held in memory would be gone, so the system cannot go on as it was.
+   * @default - nothing; `npm start` stops everything and exits with an error
+   */
+  readonly onPartExit?: (part: PartName, code: number | null) => void;
 }
 
 /** What happened to a supervised service instance. */
@@ -187,6 +193,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
             ...(log !== undefined && { onLine: (line: string) => log.write(`${line}\n`) }),
           });
           layers.parts.push(() => stopProcess(started, 10_000));
+          void started.exited.then((code) => {
+            if (stopped === undefined) options.onPartExit?.(part, code);
+          });
           parts.push({ part, pid: started.child.pid });
           return started;
         }),

@@ -82,7 +82,7 @@ it('trusts an external issuer given with --issuer, --audience and --jwks-uri', a
 }, 90_000);
 
 /** Starts `npm start` with `args`, resolves once it is up with its outputs and a stop function. */
-async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl: string; ApiKeypro: string } }; stdout: () => string; stop: () => Promise<unknown> }> {
+async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl: string; ApiKeypro: string } }; stdout: () => string; stderr: () => string; exited: Promise<unknown>; stop: () => Promise<unknown> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', stateDir, '--port', '0', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH },
@@ -91,6 +91,8 @@ async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl
   const exited = new Promise((resolve) => child.once('exit', resolve));
   let stdout = '';
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   for (let waited = 0; !stdout.includes('Gatehouse is running') && child.exitCode === null && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
   const stop = async () => {
     child.kill('SIGINT');
@@ -100,7 +102,7 @@ async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl
     await stop();
     throw new Error('npm start did not come up');
   }
-  return { outputs: JSON.parse(fs.readFileSync(path.join(stateDir, 'outputs.json'), 'utf8')) as { Gatehouse: { ApiUrl: string; ApiKeypro: string } }, stdout: () => stdout, stop };
+  return { outputs: JSON.parse(fs.readFileSync(path.join(stateDir, 'outputs.json'), 'utf8')) as { Gatehouse: { ApiUrl: string; ApiKeypro: string } }, stdout: () => stdout, stderr: () => stderr, exited, stop };
 }
 
 it('keeps data across restarts with --data-dir', async () => {
@@ -155,4 +157,27 @@ it('prints one line per phase of the start with --verbose, and each part answers
   } finally {
     await system.stop();
   }
+}, 120_000);
+
+it('stops everything and exits 1 when a part dies, since what it held in memory is gone', async () => {
+  const system = await running([]);
+  const local = (system.outputs.Gatehouse as unknown as { Local: { processes: { pid: number }[]; parts: { part: string; pid: number }[] } }).Local;
+  const registry = local.parts.find((part) => part.part === 'registry');
+  expect(registry).toBeDefined();
+  process.kill(registry!.pid, 'SIGKILL');
+  // It stops by itself; a SIGINT from here would race it to the exit code (one comes only if it hangs).
+  const hung = setTimeout(() => void system.stop(), 60_000);
+  const code = await system.exited;
+  clearTimeout(hung);
+  expect(code).toBe(1);
+  expect(system.stderr()).toMatch(/registry exited \(null\), and what it held is gone; stopping/);
+  const alive = (pid: number) => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  expect([...local.processes, ...local.parts].map((entry) => entry.pid).filter(alive)).toEqual([]);
 }, 120_000);
