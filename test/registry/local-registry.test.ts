@@ -420,7 +420,8 @@ describe('health checks (what ECS tells Cloud Map about its tasks)', () => {
 describe('LocalRegistry.close', () => {
   it('closes the server and every connection, idle keep-alive ones included, and can be called twice', async () => {
     // GIVEN a registry holding the keep-alive connection of a client that made a request
-    await sleep(50); // let the sockets of earlier tests finish closing
+    // The sockets of earlier tests close a turn or two after their close() resolved: wait for them.
+    await waitFor(() => tcpHandles() === 0);
     const baseline = tcpHandles();
     const registry = await LocalRegistry.start({ services: SERVICES });
     const client = createServiceDiscoveryClient(registry.endpoint, REGION);
