@@ -51,9 +51,14 @@ export interface OrderContentionResult {
   readonly statuses: Readonly<Record<string, number>>;
   readonly insideTimeout: number;
   readonly timeoutMs: number;
-  /** Orders placed, and units taken from stock: equal when nothing leaked. */
+  /** Orders placed, and units taken from stock. */
   readonly placed: number;
   readonly stockTaken: number;
+  /**
+   * Units still reserved for requests that answered 503 while their reserve was on its way: released by
+   * the sweeper once their lease is over (stockTaken = placed + awaitingSweep, or stock was lost).
+   */
+  readonly awaitingSweep: number;
   /** One one-item order: calls before its answer (sequential), and after it. */
   readonly roundTrips: { readonly beforeAnswer: Readonly<Record<string, number>>; readonly beforeAnswerTotal: number; readonly afterAnswer: Readonly<Record<string, number>> };
 }
@@ -173,7 +178,11 @@ export async function runOrderContention(settings: ContentionSettings = CONTENTI
     const times = results.map((result) => result.ms).sort((a, b) => a - b);
     const statuses: Record<string, number> = {};
     for (const result of results) statuses[String(result.status)] = (statuses[String(result.status)] ?? 0) + 1;
+    // Let the commits after the answers land, so that what is still reserved is what the sweeper will release.
+    await waitForQuiet([db.counts, productHttp.counts]);
     const remaining = (await (await fetch(`${product.url}/products/${hot}`, { headers: { [GATEWAY_HEADERS.userId]: 'bench-admin', [GATEWAY_HEADERS.userScopes]: SCOPES.productsRead } })).json()) as { stock: number };
+    const open = (await (await fetch(`${product.url}/internal/reservations-open`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { items: { productId: string; quantity: number }[] };
+    const awaitingSweep = open.items.filter((reservation) => reservation.productId === hot).reduce((sum, reservation) => sum + reservation.quantity, 0);
     return {
       concurrency: settings.concurrency,
       stock: settings.stock,
@@ -185,6 +194,7 @@ export async function runOrderContention(settings: ContentionSettings = CONTENTI
       timeoutMs: settings.timeoutMs,
       placed: statuses['201'] ?? 0,
       stockTaken: settings.stock - remaining.stock,
+      awaitingSweep,
       roundTrips: { beforeAnswer, beforeAnswerTotal: Object.values(beforeAnswer).reduce((sum, count) => sum + count, 0), afterAnswer },
     };
   } finally {

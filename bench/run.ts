@@ -192,6 +192,7 @@ export function renderTable(results: BenchResults): string {
     const answers = Object.entries(contention.statuses).map(([status, count]) => `${count}× ${status}`).join(', ');
     lines.push(row(['order service (processes, dynalite)', String(contention.concurrency), String(contention.stock), String(contention.p50Ms), String(contention.p99Ms), String(contention.maxMs), String(contention.insideTimeout), answers]));
     const trips = Object.entries(contention.roundTrips.beforeAnswer).map(([call, count]) => `${call} ×${count}`).join(', ');
+    lines.push(`Placed ${contention.placed}, stock taken ${contention.stockTaken}, of which ${contention.awaitingSweep} left reserved for the sweeper (requests that answered 503 while their reserve was on its way)`);
     lines.push(`Round trips of a one-item order before its answer: ${contention.roundTrips.beforeAnswerTotal} (${trips}); after it: ${Object.keys(contention.roundTrips.afterAnswer).join(', ') || 'none'}`);
   }
   lines.push('');
