@@ -4,6 +4,8 @@
  */
 import type { JwtAlgorithm, UserIdFormat } from '../lambda/authorizer/config';
 import type { JwtIssuer } from './auth/jwt-authorizer';
+import type { MonitoringSettings } from './monitoring/monitoring-settings';
+import { assertMonitoringSettings } from './monitoring/monitoring-settings';
 
 /** The context key that holds {@link GatehouseConfig}. */
 export const CONFIG_CONTEXT_KEY = 'gatehouse';
@@ -51,10 +53,12 @@ export interface GatewaySettings {
   readonly tiers?: readonly TierSettings[];
   /** @default - 'HEADER' */
   readonly apiKeySource?: 'HEADER' | 'AUTHORIZER';
-  /** @default - true: a WAF web ACL with 2000 requests per IP per five minutes */
+  /** @default - true: a WAF web ACL whose per-IP limit is the fastest tier's rate for five minutes (at least 2000) */
   readonly waf?: boolean | { readonly rateLimitPerFiveMinutes: number };
   /** @default - no CORS */
   readonly cors?: { readonly allowOrigins: readonly string[] };
+  /** @default - true: the stack sets API Gateway's account-wide CloudWatch Logs role (see README) */
+  readonly accountLoggingRole?: boolean;
   /** @default - only the execute-api URL */
   readonly domain?: { readonly domainName: string; readonly certificateArn: string; readonly basePath?: string };
 }
@@ -98,10 +102,15 @@ export interface GatehouseConfig {
    */
   readonly natGateways?: number;
   /**
-   * The Cloud Map namespace the services register in.
-   * @default - 'gatehouse.local'
+   * The Cloud Map namespace the services register in; unique in the account and region.
+   * @default - `{stack name}.local` (`gatehouse.local` for the stack `Gatehouse`)
    */
   readonly namespace?: string;
+  /**
+   * Alarms (to an SNS topic) and a dashboard.
+   * @default - on, with a new encrypted topic and the default thresholds (README, "Operations")
+   */
+  readonly monitoring?: MonitoringSettings;
 }
 
 /** Reads and checks the configuration's shape; ranges and rules are checked by the constructs it feeds. */
@@ -166,6 +175,7 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
   if (config.namespace !== undefined && !(typeof config.namespace === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.namespace))) {
     throw new Error(`${WHERE}: namespace must be a DNS name such as "gatehouse.local", got ${JSON.stringify(config.namespace)}`);
   }
+  assertMonitoringSettings(config.monitoring, WHERE);
 }
 
 function assertGatewaySettings(gateway: unknown): void {
@@ -184,6 +194,9 @@ function assertGatewaySettings(gateway: unknown): void {
   }
   if (gateway.apiKeySource !== undefined && gateway.apiKeySource !== 'HEADER' && gateway.apiKeySource !== 'AUTHORIZER') {
     throw new Error(`${WHERE}: gateway.apiKeySource must be "HEADER" or "AUTHORIZER", got ${JSON.stringify(gateway.apiKeySource)}`);
+  }
+  if (gateway.accountLoggingRole !== undefined && typeof gateway.accountLoggingRole !== 'boolean') {
+    throw new Error(`${WHERE}: gateway.accountLoggingRole must be true or false, got ${JSON.stringify(gateway.accountLoggingRole)}`);
   }
   if (gateway.waf !== undefined && typeof gateway.waf !== 'boolean') assertNumbers(gateway.waf, 'gateway.waf', ['rateLimitPerFiveMinutes']);
   if (gateway.cors !== undefined && !(isRecord(gateway.cors) && Array.isArray(gateway.cors.allowOrigins) && gateway.cors.allowOrigins.every((origin) => typeof origin === 'string'))) {

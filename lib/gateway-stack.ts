@@ -11,6 +11,7 @@ import type { GatehouseConfig } from './config';
 import { ServiceTables } from './data/service-tables';
 import { IDEMPOTENCY_TABLE, ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from './data/tables';
 import { MicroservicesGateway } from './gateway/microservices-gateway';
+import { GatewayMonitoring } from './monitoring/gateway-monitoring';
 import { GatehouseNetwork } from './network/gatehouse-network';
 import { ServiceRegistry } from './registry/service-registry';
 import { GATEHOUSE_ROUTES, SERVICES } from './routes/gatehouse-routes';
@@ -55,6 +56,8 @@ export class GatewayStack extends Stack {
   public readonly productService: Microservice;
   /** The order service. */
   public readonly orderService: Microservice;
+  /** Alarms and the dashboard; undefined when `config.monitoring.enabled` is false. */
+  public readonly monitoring?: GatewayMonitoring;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
@@ -128,6 +131,7 @@ export class GatewayStack extends Stack {
           ...(tier.quota !== undefined && { quota: { limit: tier.quota.limit, period: apigateway.Period[tier.quota.period] } }),
         })),
       }),
+      ...(gatewaySettings.accountLoggingRole !== undefined && { accountLoggingRole: gatewaySettings.accountLoggingRole }),
       ...(gatewaySettings.apiKeySource !== undefined && { apiKeySource: apigateway.ApiKeySourceType[gatewaySettings.apiKeySource] }),
       ...(gatewaySettings.waf !== undefined && { waf: gatewaySettings.waf === true ? {} : gatewaySettings.waf }),
       ...(gatewaySettings.cors !== undefined && { cors: gatewaySettings.cors }),
@@ -139,6 +143,19 @@ export class GatewayStack extends Stack {
         },
       }),
     });
+
+    if (config.monitoring?.enabled !== false) {
+      this.monitoring = new GatewayMonitoring(this, 'Monitoring', {
+        api: this.gateway.api,
+        accessLogs: this.gateway.accessLogs,
+        apiKeys: this.gateway.apiKeys,
+        authorizerFunction: this.jwtAuthorizer.handler,
+        authorizerLogGroup: this.jwtAuthorizer.logGroup,
+        services: [this.productService, this.orderService].map((entry) => ({ name: entry.serviceName, service: entry.service, targetGroup: entry.targetGroup, logGroup: entry.logGroup })),
+        tables: [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE].map((definition) => ({ name: definition.id, table: this.tables.table(definition.id) })),
+        ...GatewayMonitoring.optionsFromSettings(this, config.monitoring),
+      });
+    }
 
     new CfnOutput(this, 'ApiUrl', { value: this.gateway.api.url, description: 'The base URL of the API' });
     if (this.gateway.domainName !== undefined) {

@@ -12,6 +12,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import { DefaultDashboardFactory, MonitoringFacade, SnsAlarmActionStrategy } from 'cdk-monitoring-constructs';
 import type { CustomMetricGroup } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
+import type { MonitoringSettings } from './monitoring-settings';
 import { DEPENDENCY_UNAVAILABLE_CODE, JWKS_UNAVAILABLE_CODE, jsonEqualsPattern, LOG_CODE_FIELD, SERVICE_LOG_FIELD } from './log-codes';
 
 /** The CloudWatch namespace of the metrics that Gatehouse's metric filters publish. */
@@ -217,6 +218,18 @@ const NAME = /^[A-Za-z0-9-]{1,64}$/;
  * JWKS_UNAVAILABLE, DEPENDENCY_UNAVAILABLE).
  */
 export class GatewayMonitoring extends Construct {
+  /**
+   * The props that the app's `monitoring` setting (cdk.json) stands for: the topic it names, imported
+   * into `scope`, and the thresholds, the latency turned from milliseconds into a Duration.
+   */
+  static optionsFromSettings(scope: Construct, settings: MonitoringSettings = {}): Pick<GatewayMonitoringProps, 'alarmTopic' | 'thresholds'> {
+    const { apiLatencyP99Ms, ...thresholds } = settings.thresholds ?? {};
+    return {
+      ...(settings.alarmTopicArn !== undefined && { alarmTopic: sns.Topic.fromTopicArn(scope, 'AlarmTopic', settings.alarmTopicArn) }),
+      thresholds: { ...thresholds, ...(apiLatencyP99Ms !== undefined && { apiLatencyP99: Duration.millis(apiLatencyP99Ms) }) },
+    };
+  }
+
   /** The topic alarms are sent to. */
   public readonly alarmTopic: sns.ITopic;
   /** The dashboard. */
