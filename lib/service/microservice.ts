@@ -174,7 +174,7 @@ function steps(min: number, max: number, step: number): { sizes: number[]; rule:
 const takenPriorities = new WeakMap<elbv2.IApplicationListener, Map<number, string>>();
 
 /**
- * One microservice on ECS Fargate (ARM64), built from its esbuild bundle: registered in Cloud Map
+ * One microservice on ECS Fargate (ARM64), built from its esbuild bundle or run from an image of its own: registered in Cloud Map
  * by ECS, behind a rule of its own on the shared internal ALB's listener, health-checked by the ALB and by ECS,
  * autoscaled on CPU, logging to CloudWatch, deployed with a circuit breaker that rolls back.
  *
