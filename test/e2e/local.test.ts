@@ -144,6 +144,23 @@ it('restarts a SIGKILLed service, and routes nothing to the dead instance once i
   expect(alive(back.pid)).toBe(true);
 }, 120_000);
 
+it('reports a hung instance UNHEALTHY from its failed health checks, and HEALTHY once it answers again', async () => {
+  const local = started().local;
+  if (local === undefined) throw new Error('the local outputs list no processes');
+  // SIGSTOP: the process lives (the supervisor sees no death) but answers nothing, as a hung one would.
+  const hung = instanceOf(local, 'product-1');
+  process.kill(hung.pid, 'SIGSTOP');
+  try {
+    await eventually('the hung instance to leave the HEALTHY answer', async () => !(await registered(local.registryEndpoint, SERVICES.product)).has(hung.instance));
+    expect((await registered(local.registryEndpoint, SERVICES.product, 'UNHEALTHY')).get(hung.instance)).toBe(hung.url);
+  } finally {
+    process.kill(hung.pid, 'SIGCONT');
+  }
+  await eventually('the instance to be HEALTHY again', async () => (await registered(local.registryEndpoint, SERVICES.product)).get(hung.instance) === hung.url);
+  // Not replaced: it never died.
+  expect(instanceOf(local, 'product-1').pid).toBe(hung.pid);
+}, 60_000);
+
 it('stops everything on Ctrl-C, leaving no process behind', async () => {
   const pids = runtimePids();
   expect(pids.length).toBe(6);
