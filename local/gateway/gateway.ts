@@ -16,6 +16,7 @@ import { errorBody, gatewayAnswer, UPSTREAM_FAILURE_STATUS } from './answers';
 import { MAX_BODY_BYTES } from './body-validation';
 import type { GateLog } from './gatekeeper';
 import { Gatekeeper } from './gatekeeper';
+import { OpenApiRoute } from './openapi-route';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import type { Forwarding, ServiceResolver } from './upstream';
 import { Upstreams } from './upstream';
@@ -105,7 +106,10 @@ export class LocalGateway {
       now: options.now ?? Date.now,
     });
     const upstreams = new Upstreams(options.resolveService, timeoutMs);
+    // The document answers before the gatekeeper: a client needs the contract before it has a token or a key.
+    const openApi = new OpenApiRoute(options.routes, options.stageName);
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
+      if (openApi.serve(request, response)) return;
       exchange(gatekeeper, upstreams, options.log, request, response);
     });
     try {
