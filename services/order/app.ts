@@ -38,6 +38,11 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
   const app = createService({ name: SERVICES.order, readiness: deps.readiness, ...(deps.logger !== undefined && { logger: deps.logger }) });
   const placing: PlaceOrderDeps = { ...deps, warn: (fields, message) => app.log.warn(fields, message) };
   const requestDeadlineMs = deps.requestDeadlineMs ?? DEFAULT_REQUEST_DEADLINE_MS;
+  // Work after answers (commits) still running; a graceful stop waits for it (each has its own deadline).
+  const afterAnswers = new Set<Promise<void>>();
+  app.addHook('onClose', async () => {
+    await Promise.allSettled([...afterAnswers]);
+  });
 
   serveRoutes(app, SERVICES.order, GATEHOUSE_ROUTES, {
     'POST /orders': async ({ request, reply, caller }) => {
@@ -53,7 +58,8 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
       if (after !== undefined) {
         // After the answer is on its way, not on the critical path; it never throws.
         reply.raw.once('close', () => {
-          const work = after();
+          const work = after().finally(() => afterAnswers.delete(work));
+          afterAnswers.add(work);
           deps.onAfterAnswer?.(work);
         });
       }
