@@ -128,15 +128,15 @@ type ServiceIncarnation = ServiceProcess & Incarnation;
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
   const phases = options.phases ?? new PhaseLog();
   // Stopped in this order: first no new traffic, then the services (which deregister on the way
-  // out, so the registry must still be up), then the parts.
-  const layers = { gateway: [] as (() => Promise<unknown>)[], services: [] as (() => Promise<unknown>)[], parts: [] as (() => Promise<unknown>)[] };
+  // out, so the registry must still be up), then the parts, and last the log files they wrote to.
+  const layers = { gateway: [] as (() => Promise<unknown>)[], services: [] as (() => Promise<unknown>)[], parts: [] as (() => Promise<unknown>)[], logs: [] as (() => Promise<unknown>)[] };
   const supervisors: { readonly instance: string; readonly supervisor: Supervisor<ServiceIncarnation> }[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
     // At once, before any await: an instance that exits from now on is not restarted.
     for (const { supervisor } of supervisors) supervisor.retire();
     stopped ??= (async () => {
-      for (const layer of [layers.gateway, layers.services, layers.parts]) {
+      for (const layer of [layers.gateway, layers.services, layers.parts, layers.logs]) {
         await Promise.all(layer.map((step) => step().catch((error: unknown) => process.stderr.write(`stopping: ${error instanceof Error ? error.message : String(error)}\n`))));
       }
     })();
@@ -144,11 +144,16 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   };
   const logsDir = path.join(options.stateDir, 'logs');
   const bundlesDir = path.join(options.stateDir, 'bundles');
-  const logStream = (name: string): fs.WriteStream | undefined => {
-    if (options.serviceLogs === 'none') return undefined;
+  /** A line writer to `logs/<name>.log`, or one that drops lines when logs are off. */
+  const logWriter = (name: string): ((line: string) => void) => {
+    if (options.serviceLogs === 'none') return () => undefined;
     const stream = fs.createWriteStream(path.join(logsDir, `${name}.log`), { flags: 'a' });
-    layers.parts.push(async () => new Promise((resolve) => stream.end(resolve)));
-    return stream;
+    // A full disk must not take the runtime down: the log is lost, the system goes on.
+    stream.on('error', () => undefined);
+    layers.logs.push(async () => new Promise((resolve) => stream.end(resolve)));
+    return (line) => {
+      if (!stream.writableEnded) stream.write(`${line}\n`);
+    };
   };
 
   // Every phase that runs is in here, so that a failure can wait for the others before stopping them.
@@ -185,12 +190,11 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       track(
         phases.time(`start ${part}`, async () => {
           const { file } = await partsBundle;
-          const log = logStream(part);
           const started = await startServiceProcess(file, { NODE_PATH: NODE_MODULES }, {
             args: [part, JSON.stringify(partOptions)],
             stdinPipe: true,
             keepLogs: 0,
-            ...(log !== undefined && { onLine: (line: string) => log.write(`${line}\n`) }),
+            onLine: logWriter(part),
           });
           layers.parts.push(() => stopProcess(started, 10_000));
           void started.exited.then((code) => {
@@ -233,8 +237,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     // ECS task leaves its ALB target group when it stops, however long the registry answer is cached.
     const live = new Set<string>();
     const supervise = async (file: string, service: string, instance: string, env: Record<string, string>): Promise<void> => {
-      const log = logStream(instance);
-      const write = (line: string): void => void log?.write(`${line}\n`);
+      const write = logWriter(instance);
       const id = serviceId(service);
       const supervisor = new Supervisor<ServiceIncarnation>({
         name: instance,
