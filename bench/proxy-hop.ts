@@ -10,14 +10,18 @@
  * - local gateway: LocalGateway from local/gateway with Gatehouse's routes, the real authorizer handler
  *   (its 300 s result cache, so after the warm-up a token costs a cache lookup and a policy evaluation),
  *   an API key, the stage, route and tier throttles and the quota checked on every request (limits too
- *   high to refuse), request ids, identity headers and the deadline. So its row is the whole gateway,
- *   checks included: an upper bound of the hop.
+ *   high to refuse), request ids, identity headers, the deadline: the whole gateway, checks included.
+ * - local gateway, hop only: the same, except that its Gatekeeper replays the decision it made for the
+ *   first request (the bench sends the same request over and over) instead of checking again: what is
+ *   left is the proxy hop (exchange, request id, deadline, retries, headers, streaming), which is what
+ *   compares like for like with the bare proxy.
  * - direct: the client calls the upstream itself; no proxy CPU.
  *
  * Every target gets the same request (GET /products with a Bearer token and an x-api-key), so that
- * the proxies forward the same headers. Targets alternate within each round and the median round is
- * reported. Run alone: `node --import tsx bench/proxy-hop.ts [--profile DIR]` (DIR/gateway and DIR/bare
- * receive the .cpuprofile files of each thread of those processes; the largest is the main thread's).
+ * the proxies forward the same headers. Targets alternate within each round, ratios to the bare proxy
+ * are taken round by round, and medians are reported. Run alone: `node --import tsx
+ * bench/proxy-hop.ts [--loads 1,16,16@2000] [--duration S] [--rounds N] [--profile DIR]` (DIR/<role>
+ * receives a .cpuprofile per thread of each proxy process; the largest is the main thread's).
  */
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -30,30 +34,43 @@ import autocannon from 'autocannon';
 import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/handler';
 import { GATEHOUSE_ROUTES, SCOPES } from '../lib/routes/gatehouse-routes';
-import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer, mintDevToken } from '../local/issuer/dev-issuer';
+import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer, loadOrCreateDevKey, mintDevToken } from '../local/issuer/dev-issuer';
 import { LocalGateway } from '../local/gateway';
+import { Gatekeeper } from '../local/gateway/gatekeeper';
+import type { GateDecision, GateLog, ReceivedRequest } from '../local/gateway/gatekeeper';
 import { median } from './stats';
 
 /** Settings of the hop section. */
 export interface HopSettings {
-  /** Each target runs at each of these concurrencies. */
-  readonly connections: readonly number[];
+  /** Each target runs under each of these loads. */
+  readonly loads: readonly HopLoad[];
   /** Seconds per measured run. */
   readonly durationSeconds: number;
   readonly rounds: number;
 }
 
-/** The default settings: about 45 s on 2 cores. */
-export const HOP_DEFAULTS: HopSettings = { connections: [1, 16], durationSeconds: 2, rounds: 3 };
+/**
+ * Connections, each sending its next request when the last is answered; with `rate`, autocannon's
+ * overallRate caps them at that many requests per second together (so that every proxy sees the same
+ * arrivals: as fast as it goes, a faster proxy also idles less, and a process woken from idle pays
+ * more per request, as the upstream's own CPU per request shows).
+ */
+export interface HopLoad {
+  readonly connections: number;
+  readonly rate?: number;
+}
+
+/** The default settings: about 90 s on 2 cores. */
+export const HOP_DEFAULTS: HopSettings = { loads: [{ connections: 1 }, { connections: 16 }], durationSeconds: 2, rounds: 5 };
 
 /** The targets, in the order of the table. */
-export const HOP_TARGETS = ['local gateway', 'bare Node keep-alive proxy', 'direct to the upstream'] as const;
+export const HOP_TARGETS = ['local gateway', 'local gateway, hop only', 'bare Node keep-alive proxy', 'direct to the upstream'] as const;
 type HopTarget = (typeof HOP_TARGETS)[number];
 
-/** One row: a target at one concurrency, medians over the rounds. */
+/** One row: a target under one load, medians over the rounds. */
 export interface HopRow {
   readonly target: HopTarget;
-  readonly connections: number;
+  readonly load: HopLoad;
   /** CPU (user + system) of the proxying process per completed response, µs; null for direct. */
   readonly proxyCpuUsPerRequest: number | null;
   /** The proxy's CPU per request over the bare proxy's, taken round by round (median); null for direct. */
@@ -67,13 +84,13 @@ export interface HopRow {
   readonly failures: number;
 }
 
-type Role = 'upstream' | 'bare' | 'gateway';
+type Role = 'upstream' | 'bare' | 'gateway' | 'gateway-hop';
 
 /** A message from the parent to a server child. */
 type Command = { readonly kind: 'cpu' } | { readonly kind: 'stop' };
 
 /** What a server child says: first where it listens, then its CPU time on each 'cpu' command. */
-type Report = { readonly kind: 'listening'; readonly url: string; readonly token?: string } | { readonly kind: 'cpu'; readonly micros: number };
+type Report = { readonly kind: 'listening'; readonly url: string } | { readonly kind: 'cpu'; readonly micros: number };
 
 const API_KEY = 'bench-hop-0123456789abcdefghij';
 
@@ -82,7 +99,7 @@ const UPSTREAM_BODY = JSON.stringify({
   items: Array.from({ length: 10 }, (_, index) => ({ id: `p-${index}`, name: `bench product ${index}`, price: { amount: 100 + index, currency: 'EUR' }, stock: 1000 })),
 });
 
-/** A server child process and its two questions. */
+/** A server child process, and its answer to "how much CPU so far?". */
 class Child {
   private waiting: ((report: Report) => void)[] = [];
   private readonly exited: Promise<void>;
@@ -92,18 +109,22 @@ class Child {
     this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
   }
 
-  static async start(role: Role, args: readonly string[], profileDir: string | undefined): Promise<{ child: Child; listening: Extract<Report, { kind: 'listening' }> }> {
+  static async start(role: Role, args: readonly string[], profileDir: string | undefined): Promise<{ child: Child; url: string }> {
     const execArgv = ['--import', 'tsx', ...(profileDir !== undefined && role !== 'upstream' ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, role)] : [])];
-    const forked = fork(__filename, ['--role', role, ...args], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    const child = new Child(forked);
-    const listening = await child.next(`${role} to listen`);
-    if (listening.kind !== 'listening') throw new Error(`${role} said ${listening.kind} before it listened`);
-    return { child, listening };
+    const child = new Child(fork(__filename, ['--role', role, ...args], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    try {
+      const listening = await child.next(`${role} to listen`);
+      if (listening.kind !== 'listening') throw new Error(`${role} said ${listening.kind} before it listened`);
+      return { child, url: listening.url };
+    } catch (error) {
+      await child.stop();
+      throw error;
+    }
   }
 
   /** CPU time (user + system) of the child so far, µs. */
   async cpuMicros(): Promise<number> {
-    this.send({ kind: 'cpu' });
+    this.child.send({ kind: 'cpu' } satisfies Command);
     const report = await this.next('a CPU reading');
     if (report.kind !== 'cpu') throw new Error(`expected a CPU reading, got ${report.kind}`);
     return report.micros;
@@ -111,15 +132,12 @@ class Child {
 
   async stop(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.send({ kind: 'stop' });
+      if (this.child.connected) this.child.send({ kind: 'stop' } satisfies Command);
+      else this.child.kill();
       const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
       await this.exited;
       clearTimeout(timer);
     }
-  }
-
-  private send(command: Command): void {
-    this.child.send(command);
   }
 
   private next(what: string): Promise<Report> {
@@ -134,30 +152,45 @@ class Child {
   }
 }
 
-/** Runs the section: starts the three servers, measures, stops them. */
+/** One measured autocannon run of one target. */
+interface Run {
+  readonly result: autocannon.Result;
+  readonly proxyUs: number | null;
+  readonly upstreamUs: number;
+}
+
+/** Runs the section: starts the servers, measures, stops them. */
 export async function runProxyHop(settings: HopSettings = HOP_DEFAULTS, profileDir?: string): Promise<HopRow[]> {
   const started: Child[] = [];
+  // Both gateways trust one development key, so that one token passes both.
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-hop-'));
   try {
-    const upstream = await Child.start('upstream', [], profileDir);
-    started.push(upstream.child);
-    const bare = await Child.start('bare', ['--upstream', upstream.listening.url], profileDir);
-    started.push(bare.child);
-    const gateway = await Child.start('gateway', ['--upstream', upstream.listening.url], profileDir);
-    started.push(gateway.child);
-    const token = gateway.listening.token;
-    if (token === undefined) throw new Error('the gateway child gave no token');
-    const headers = { authorization: `Bearer ${token}`, 'x-api-key': API_KEY };
-    const targets: Record<HopTarget, { url: string; proxy: Child | undefined }> = {
-      'local gateway': { url: new URL('products', gateway.listening.url).toString(), proxy: gateway.child },
-      'bare Node keep-alive proxy': { url: `${bare.listening.url}/products`, proxy: bare.child },
-      'direct to the upstream': { url: `${upstream.listening.url}/products`, proxy: undefined },
+    const key = await loadOrCreateDevKey(stateDir);
+    const token = await mintDevToken(key, { sub: 'bench-user', scopes: Object.values(SCOPES), ttlSeconds: 3600 });
+    const begin = async (role: Role, args: readonly string[]): Promise<{ child: Child; url: string }> => {
+      const server = await Child.start(role, args, profileDir);
+      started.push(server.child);
+      return server;
     };
+    const upstream = await begin('upstream', []);
+    const proxyArgs = ['--upstream', upstream.url, '--state-dir', stateDir];
+    const gateway = await begin('gateway', proxyArgs);
+    const hopOnly = await begin('gateway-hop', proxyArgs);
+    const bare = await begin('bare', proxyArgs);
+    const targets: Record<HopTarget, { url: string; proxy: Child | undefined }> = {
+      'local gateway': { url: new URL('products', gateway.url).toString(), proxy: gateway.child },
+      'local gateway, hop only': { url: new URL('products', hopOnly.url).toString(), proxy: hopOnly.child },
+      'bare Node keep-alive proxy': { url: `${bare.url}/products`, proxy: bare.child },
+      'direct to the upstream': { url: `${upstream.url}/products`, proxy: undefined },
+    };
+    const headers = { authorization: `Bearer ${token}`, 'x-api-key': API_KEY };
 
     const rows: HopRow[] = [];
-    for (const connections of settings.connections) {
+    for (const load of settings.loads) {
+      const shape = { headers, connections: load.connections, ...(load.rate !== undefined && { overallRate: load.rate }) };
       // Untimed: JIT, the authorizer's first (uncached) call, pooled sockets.
-      for (const target of HOP_TARGETS) await autocannon({ url: targets[target].url, headers, connections, duration: 1 });
-      const runs = new Map<HopTarget, { result: autocannon.Result; proxyUs: number | null; upstreamUs: number }[]>(HOP_TARGETS.map((target) => [target, []]));
+      for (const target of HOP_TARGETS) await autocannon({ url: targets[target].url, ...shape, duration: 1 });
+      const runs = new Map<HopTarget, Run[]>(HOP_TARGETS.map((target) => [target, []]));
       for (let round = 0; round < settings.rounds; round += 1) {
         // Alternate the order, so that no target always runs on the warmer (or busier) machine.
         const order = round % 2 === 0 ? HOP_TARGETS : [...HOP_TARGETS].reverse();
@@ -165,7 +198,7 @@ export async function runProxyHop(settings: HopSettings = HOP_DEFAULTS, profileD
           const { url, proxy } = targets[target];
           const proxyBefore = await proxy?.cpuMicros();
           const upstreamBefore = await upstream.child.cpuMicros();
-          const result = await autocannon({ url, headers, connections, duration: settings.durationSeconds });
+          const result = await autocannon({ url, ...shape, duration: settings.durationSeconds });
           const upstreamAfter = await upstream.child.cpuMicros();
           const proxyAfter = await proxy?.cpuMicros();
           const completed = Math.max(1, result['2xx'] + result.non2xx);
@@ -177,26 +210,28 @@ export async function runProxyHop(settings: HopSettings = HOP_DEFAULTS, profileD
         }
       }
       const bareRuns = runs.get('bare Node keep-alive proxy') ?? [];
-      for (const target of HOP_TARGETS) {
-        const measured = runs.get(target) ?? [];
-        const proxyUs = measured.map((run) => run.proxyUs).filter((value): value is number => value !== null);
-        rows.push({
-          target,
-          connections,
-          proxyCpuUsPerRequest: proxyUs.length === 0 ? null : round1(median(proxyUs)),
-          vsBare: proxyUs.length === 0 ? null : round2(median(measured.map((run, index) => (run.proxyUs ?? Number.NaN) / (bareRuns[index]?.proxyUs ?? Number.NaN)))),
-          upstreamCpuUsPerRequest: round1(median(measured.map((run) => run.upstreamUs))),
-          requestsPerSecond: Math.round(median(measured.map((run) => run.result.requests.average))),
-          p50Ms: median(measured.map((run) => run.result.latency.p50)),
-          p99Ms: median(measured.map((run) => run.result.latency.p99)),
-          failures: measured.reduce((sum, run) => sum + run.result.non2xx + run.result.errors + run.result.timeouts, 0),
-        });
-      }
+      for (const target of HOP_TARGETS) rows.push(summarize(target, load, runs.get(target) ?? [], bareRuns));
     }
     return rows;
   } finally {
     for (const child of started.reverse()) await child.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+function summarize(target: HopTarget, load: HopLoad, runs: readonly Run[], bareRuns: readonly Run[]): HopRow {
+  const proxyUs = runs.map((run) => run.proxyUs).filter((value): value is number => value !== null);
+  return {
+    target,
+    load,
+    proxyCpuUsPerRequest: proxyUs.length === 0 ? null : round1(median(proxyUs)),
+    vsBare: proxyUs.length === 0 ? null : round2(median(runs.map((run, index) => (run.proxyUs ?? Number.NaN) / (bareRuns[index]?.proxyUs ?? Number.NaN)))),
+    upstreamCpuUsPerRequest: round1(median(runs.map((run) => run.upstreamUs))),
+    requestsPerSecond: Math.round(median(runs.map((run) => run.result.requests.average))),
+    p50Ms: median(runs.map((run) => run.result.latency.p50)),
+    p99Ms: median(runs.map((run) => run.result.latency.p99)),
+    failures: runs.reduce((sum, run) => sum + run.result.non2xx + run.result.errors + run.result.timeouts, 0),
+  };
 }
 
 function round1(value: number): number {
@@ -210,7 +245,7 @@ function round2(value: number): number {
 // ---- The server children -------------------------------------------------------------------------
 
 /** Runs one server until the parent says stop (or goes away), answering its CPU questions. */
-async function serve(role: Role, upstreamUrl: string | undefined): Promise<void> {
+async function serve(role: Role, flags: { readonly upstream?: string; readonly stateDir?: string }): Promise<void> {
   const stops: (() => Promise<void> | void)[] = [];
   const stop = async (): Promise<void> => {
     for (const close of stops.reverse()) await close();
@@ -224,6 +259,7 @@ async function serve(role: Role, upstreamUrl: string | undefined): Promise<void>
     } else void stop();
   });
   process.once('disconnect', () => void stop());
+  const listening = (url: string): void => void process.send?.({ kind: 'listening', url } satisfies Report);
 
   if (role === 'upstream') {
     const server = createServer((request, response) => {
@@ -235,10 +271,11 @@ async function serve(role: Role, upstreamUrl: string | undefined): Promise<void>
     server.keepAliveTimeout = 60_000;
     await listen(server);
     stops.push(() => void server.close());
-    process.send?.({ kind: 'listening', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } satisfies Report);
+    listening(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return;
   }
-  if (upstreamUrl === undefined) throw new Error(`--upstream is required for ${role}`);
+  const { upstream: upstreamUrl, stateDir } = flags;
+  if (upstreamUrl === undefined || stateDir === undefined) throw new Error(`--upstream and --state-dir are required for ${role}`);
 
   if (role === 'bare') {
     const target = new URL(upstreamUrl);
@@ -259,13 +296,12 @@ async function serve(role: Role, upstreamUrl: string | undefined): Promise<void>
       server.close();
       agent.destroy();
     });
-    process.send?.({ kind: 'listening', url: `http://127.0.0.1:${(server.address() as AddressInfo).port}` } satisfies Report);
+    listening(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
     return;
   }
 
+  if (role === 'gateway-hop') replayFirstDecision();
   // The gateway as local/system.ts builds it, with the development issuer and a tier the bench cannot exhaust.
-  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-hop-'));
-  stops.push(() => fs.rmSync(stateDir, { recursive: true, force: true }));
   const issuer = await DevIssuer.start(stateDir);
   stops.push(() => issuer.close());
   const authorizer = createAuthorizerHandler(
@@ -289,8 +325,20 @@ async function serve(role: Role, upstreamUrl: string | undefined): Promise<void>
     resolveService: async () => [upstreamUrl],
   });
   stops.push(() => gateway.close());
-  const token = await mintDevToken(issuer.key, { sub: 'bench-user', scopes: Object.values(SCOPES), ttlSeconds: 3600 });
-  process.send?.({ kind: 'listening', url: gateway.apiUrl, token } satisfies Report);
+  listening(gateway.apiUrl);
+}
+
+/**
+ * Makes every Gatekeeper answer each request with the decision it reached for the first one (with this
+ * request's id): the bench repeats one request, so the hop sees what it would, minus the checks.
+ */
+function replayFirstDecision(): void {
+  const check = Gatekeeper.prototype.check;
+  let first: GateDecision | undefined;
+  Gatekeeper.prototype.check = async function replay(this: Gatekeeper, request: ReceivedRequest, log: GateLog): Promise<GateDecision> {
+    first ??= await check.call(this, request, log);
+    return first.kind === 'pass' ? { ...first, identity: { ...first.identity, requestId: request.requestId } } : first;
+  };
 }
 
 function listen(server: ReturnType<typeof createServer>): Promise<void> {
@@ -300,12 +348,23 @@ function listen(server: ReturnType<typeof createServer>): Promise<void> {
   });
 }
 
+/** `16 connections`, `16 connections at 2000 req/s`. */
+export function loadName(load: HopLoad): string {
+  return `${load.connections} connection${load.connections === 1 ? '' : 's'}${load.rate === undefined ? '' : ` at ${load.rate} req/s`}`;
+}
+
+/** `16` or `16@2000` (connections, then the overall rate). */
+function parseLoad(text: string): HopLoad {
+  const [connections, rate] = text.split('@').map(Number);
+  return rate === undefined ? { connections } : { connections, rate };
+}
+
 /** The table of this section alone. */
 export function renderHopTable(rows: readonly HopRow[]): string {
-  const lines = ['| Proxy hop, GET /products | conns | proxy CPU µs/req | × bare | upstream CPU µs/req | req/s | p50 ms | p99 ms | failures |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const lines = ['| Proxy hop, GET /products | load | proxy CPU µs/req | × bare | upstream CPU µs/req | req/s | p50 ms | p99 ms | failures |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
   for (const row of rows) {
     lines.push(
-      `| ${row.target} | ${row.connections} | ${row.proxyCpuUsPerRequest?.toFixed(1) ?? '-'} | ${row.vsBare?.toFixed(2) ?? '-'} | ${row.upstreamCpuUsPerRequest.toFixed(1)} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.failures} |`,
+      `| ${row.target} | ${loadName(row.load)} | ${row.proxyCpuUsPerRequest?.toFixed(1) ?? '-'} | ${row.vsBare?.toFixed(2) ?? '-'} | ${row.upstreamCpuUsPerRequest.toFixed(1)} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.failures} |`,
     );
   }
   return lines.join('\n');
@@ -318,15 +377,20 @@ if (require.main === module) {
     return index >= 0 ? args[index + 1] : undefined;
   };
   const role = flag('--role');
-  if (role === 'upstream' || role === 'bare' || role === 'gateway') {
-    serve(role, flag('--upstream')).catch((error: unknown) => {
+  if (role === 'upstream' || role === 'bare' || role === 'gateway' || role === 'gateway-hop') {
+    serve(role, { upstream: flag('--upstream'), stateDir: flag('--state-dir') }).catch((error: unknown) => {
       process.stderr.write(`proxy-hop ${role}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
       process.exit(1);
     });
   } else {
     const profile = flag('--profile');
     if (profile !== undefined) fs.mkdirSync(profile, { recursive: true });
-    runProxyHop(HOP_DEFAULTS, profile === undefined ? undefined : path.resolve(profile))
+    const settings: HopSettings = {
+      loads: flag('--loads')?.split(',').map(parseLoad) ?? HOP_DEFAULTS.loads,
+      durationSeconds: Number(flag('--duration') ?? HOP_DEFAULTS.durationSeconds),
+      rounds: Number(flag('--rounds') ?? HOP_DEFAULTS.rounds),
+    };
+    runProxyHop(settings, profile === undefined ? undefined : path.resolve(profile))
       .then((rows) => process.stdout.write(`${renderHopTable(rows)}\n`))
       .catch((error: unknown) => {
         process.stderr.write(`proxy-hop: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);

@@ -106,11 +106,11 @@ export class LocalGateway {
       now: options.now ?? Date.now,
     });
     const upstreams = new Upstreams(options.resolveService, timeoutMs);
+    const hop: Hop = { gatekeeper, upstreams, log: options.log };
     // The document answers before the gatekeeper: a client needs the contract before it has a token or a key.
     const openApi = new OpenApiRoute(options.routes, options.stageName);
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
-      if (openApi.serve(request, response)) return;
-      exchange(gatekeeper, upstreams, options.log, request, response);
+      if (!openApi.serve(request, response)) new Exchange(hop, request, response).run();
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -151,100 +151,135 @@ export class LocalGateway {
   }
 }
 
-/** One request, start to end, and its log line when the response is done. */
-function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: LogSink | undefined, request: IncomingMessage, response: ServerResponse): void {
-  const requestId = randomUUID();
-  const started = performance.now();
-  const url = request.url ?? '/';
-  const queryAt = url.indexOf('?');
-  const rawPath = queryAt < 0 ? url : url.slice(0, queryAt);
-  const gate: GateLog = {};
-  const fields: Record<string, unknown> = { requestId, method: request.method, path: rawPath };
+/** What every exchange of one gateway shares. */
+interface Hop {
+  readonly gatekeeper: Gatekeeper;
+  readonly upstreams: Upstreams;
+  readonly log: LogSink | undefined;
+}
+
+/**
+ * One request, start to end, and its log line when the response is done. A class, not closures: its
+ * methods are made once, where closures would be made (and, under tsx, named) on every request.
+ */
+class Exchange {
+  private readonly requestId = randomUUID();
+  private readonly started = performance.now();
+  private readonly gate: GateLog = {};
+  private readonly fields: Record<string, unknown>;
+  private readonly url: string;
+  private readonly queryAt: number;
   // What a client that leaves early stops: the request to the service, then the stream of its answer.
-  let forwarding: Forwarding | undefined;
-  let streaming: IncomingMessage | undefined;
-  response.once('close', () => {
-    if (!response.writableFinished) {
-      forwarding?.abandon();
-      if (streaming !== undefined && !streaming.readableEnded) {
-        fields.streamError ??= 'ERR_STREAM_PREMATURE_CLOSE';
-        streaming.destroy();
-      }
-    }
-    const status = response.statusCode;
-    if (log !== undefined) log({ ...fields, ...gate, status, completed: response.writableFinished, ms: Math.round((performance.now() - started) * 100) / 100 });
-    else if (status >= 500 && fields.upstreamStatus === undefined) logServerError({ ...fields, ...gate, status });
-  });
+  private forwarding: Forwarding | undefined;
+  private streaming: IncomingMessage | undefined;
 
-  const answer = (responseType: LocalResponseType): void => {
-    fields.code = gatewayAnswer(responseType).code;
-    sendError(response, gatewayAnswer(responseType), requestId);
-  };
+  constructor(private readonly hop: Hop, private readonly request: IncomingMessage, private readonly response: ServerResponse) {
+    this.url = request.url ?? '/';
+    this.queryAt = this.url.indexOf('?');
+    this.fields = { requestId: this.requestId, method: request.method, path: this.rawPath() };
+    response.once('close', () => this.closed());
+  }
 
-  const run = async (): Promise<void> => {
-    const body = await readBody(request, MAX_BODY_BYTES);
+  /** Answers the request; never rejects (a bug becomes a 500 with the request id, and a line on stderr). */
+  run(): void {
+    this.proceed().catch((error: unknown) => this.failed(error));
+  }
+
+  private async proceed(): Promise<void> {
+    const { request, requestId } = this;
+    // RFC 9112 section 6.3: a request with neither a length nor a chunked encoding has no body; not
+    // waiting for its end saves a promise, four listeners and Node's parsed header object.
+    const body = hasBody(request.rawHeaders) ? await readBody(request, MAX_BODY_BYTES) : NO_BODY;
     // The client went away mid-request: there is no one to answer.
     if (body === 'aborted') return;
     if (body === 'too-large') {
       // The rest of an oversized body is not worth reading to keep the connection.
-      response.setHeader('connection', 'close');
-      answer('REQUEST_TOO_LARGE');
+      this.response.setHeader('connection', 'close');
+      this.answer('REQUEST_TOO_LARGE');
       return;
     }
     const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
     const method = request.method ?? 'GET';
-    const query = queryAt < 0 ? '' : url.slice(queryAt + 1);
-    const decision = await gatekeeper.check({ requestId, method, rawPath, query, rawHeaders: request.rawHeaders, body, sourceIp }, gate);
+    const query = this.queryAt < 0 ? '' : this.url.slice(this.queryAt + 1);
+    const decision = await this.hop.gatekeeper.check({ requestId, method, rawPath: this.rawPath(), query, rawHeaders: request.rawHeaders, body, sourceIp }, this.gate);
     if (decision.kind === 'refuse') {
-      answer(decision.responseType);
+      this.answer(decision.responseType);
       return;
     }
 
-    forwarding = upstreams.forward({
+    const { identity } = decision;
+    this.forwarding = this.hop.upstreams.forward({
       service: decision.route.service,
       method,
-      pathAndQuery: queryAt < 0 ? decision.upstreamPath : `${decision.upstreamPath}?${query}`,
-      headers: (host) => upstreamRequestHeaders(request.rawHeaders, decision.identity, { host, method, bodyBytes: body.length, clientIp: sourceIp }),
+      pathAndQuery: this.queryAt < 0 ? decision.upstreamPath : `${decision.upstreamPath}?${query}`,
+      headers(host) {
+        return upstreamRequestHeaders(request.rawHeaders, identity, { host, method, bodyBytes: body.length, clientIp: sourceIp });
+      },
       body,
     });
-    const outcome = await forwarding.outcome;
-    fields.attempts = outcome.attempts;
-    if (outcome.kind !== 'abandoned' && outcome.instance !== undefined) fields.upstream = outcome.instance;
+    const outcome = await this.forwarding.outcome;
+    this.fields.attempts = outcome.attempts;
+    if (outcome.kind !== 'abandoned' && outcome.instance !== undefined) this.fields.upstream = outcome.instance;
     switch (outcome.kind) {
       case 'abandoned':
         return;
       case 'timeout':
-        answer('INTEGRATION_TIMEOUT');
+        this.answer('INTEGRATION_TIMEOUT');
         return;
       case 'unreachable':
-        gate.detail = outcome.detail;
-        answer('DEFAULT_5XX');
+        this.gate.detail = outcome.detail;
+        this.answer('DEFAULT_5XX');
         return;
       case 'response':
-        stream(outcome.response);
+        this.stream(outcome.response);
     }
-  };
+  }
 
   // pipe, not stream.pipeline: pipeline makes an AbortController per call and aborts it on finish (a
-  // DOMException each time); the two ways a stream breaks off are handled here and in 'close' above.
-  const stream = (upstream: IncomingMessage): void => {
+  // DOMException each time); the two ways a stream breaks off are handled here and in closed().
+  private stream(upstream: IncomingMessage): void {
+    const { response, fields } = this;
     fields.upstreamStatus = upstream.statusCode;
     if (response.destroyed) {
       // The client left while the service answered: nothing will read the body.
       upstream.destroy();
       return;
     }
-    response.writeHead(upstream.statusCode ?? UPSTREAM_FAILURE_STATUS, downstreamResponseHeaders(upstream.rawHeaders, requestId));
-    streaming = upstream;
+    response.writeHead(upstream.statusCode ?? UPSTREAM_FAILURE_STATUS, downstreamResponseHeaders(upstream.rawHeaders, this.requestId));
+    this.streaming = upstream;
     // The service broke off mid-body: the status is sent, so the connection is all there is to end.
     upstream.on('error', (error) => {
       fields.streamError = errorCode(error);
       response.destroy();
     });
     upstream.pipe(response);
-  };
+  }
 
-  run().catch((error: unknown) => {
+  private answer(responseType: LocalResponseType): void {
+    this.fields.code = gatewayAnswer(responseType).code;
+    sendError(this.response, gatewayAnswer(responseType), this.requestId);
+  }
+
+  private closed(): void {
+    const { response, fields, streaming } = this;
+    if (!response.writableFinished) {
+      this.forwarding?.abandon();
+      if (streaming !== undefined && !streaming.readableEnded) {
+        fields.streamError ??= 'ERR_STREAM_PREMATURE_CLOSE';
+        streaming.destroy();
+      }
+    }
+    const status = response.statusCode;
+    if (this.hop.log !== undefined) {
+      this.hop.log({ ...fields, ...this.gate, status, completed: response.writableFinished, ms: Math.round((performance.now() - this.started) * 100) / 100 });
+    } else if (status >= 500 && fields.upstreamStatus === undefined) {
+      // Without a `log` option, the gateway's own 5xx answers still reach stderr: none goes unrecorded.
+      console.error(`local gateway: ${JSON.stringify({ ...fields, ...this.gate, status })}`);
+    }
+  }
+
+  private failed(error: unknown): void {
+    const { response, fields, requestId } = this;
     // Only a bug gets here: always on stderr, with the request id the client sees.
     console.error(`local gateway: request ${requestId} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     fields.error = error instanceof Error ? error.name : typeof error;
@@ -255,7 +290,23 @@ function exchange(gatekeeper: Gatekeeper, upstreams: Upstreams, log: LogSink | u
     // DEFAULT_5XX's code, with 500: this is the gateway's own fault, not an unreachable service (502).
     fields.code = gatewayAnswer('DEFAULT_5XX').code;
     sendError(response, { ...gatewayAnswer('DEFAULT_5XX'), status: INTERNAL_FAILURE_STATUS }, requestId);
-  });
+  }
+
+  /** The path as received, without the query. */
+  private rawPath(): string {
+    return this.queryAt < 0 ? this.url : this.url.slice(0, this.queryAt);
+  }
+}
+
+const NO_BODY = Buffer.alloc(0);
+
+/** Whether the request's head announces a body: a Content-Length or a Transfer-Encoding, in any case. */
+function hasBody(rawHeaders: readonly string[]): boolean {
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index];
+    if ((name.length === 14 || name.length === 17) && /^(?:content-length|transfer-encoding)$/i.test(name)) return true;
+  }
+  return false;
 }
 
 function sendError(response: ServerResponse, answer: GatewayAnswer, requestId: string): void {
@@ -268,11 +319,6 @@ function sendError(response: ServerResponse, answer: GatewayAnswer, requestId: s
 function errorCode(error: unknown): string {
   if (typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string') return error.code;
   return error instanceof Error ? error.name : typeof error;
-}
-
-/** Without a `log` option, the gateway's own 5xx answers still reach stderr: none goes unrecorded. */
-function logServerError(fields: Record<string, unknown>): void {
-  console.error(`local gateway: ${JSON.stringify(fields)}`);
 }
 
 // The host to put in the URL: a wildcard address is reached over loopback, and an IPv6 literal needs brackets.

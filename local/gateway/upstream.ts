@@ -113,7 +113,8 @@ function parseTarget(instance: string): Target {
 /** One forwarded request: resolving, then up to {@link MAX_ATTEMPTS} attempts, under one deadline. */
 class Attempts implements Forwarding {
   readonly outcome: Promise<UpstreamOutcome>;
-  private settle: (outcome: UpstreamOutcome) => void = () => undefined;
+  // Set by the promise's executor, which runs at once.
+  private settle: ((outcome: UpstreamOutcome) => void) | undefined;
   private settled = false;
   private readonly timer: NodeJS.Timeout;
   private order: readonly string[] = [];
@@ -207,7 +208,7 @@ class Attempts implements Forwarding {
     if (this.settled) return false;
     this.settled = true;
     clearTimeout(this.timer);
-    this.settle(outcome);
+    this.settle?.(outcome);
     return true;
   }
 }
