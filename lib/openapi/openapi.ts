@@ -4,7 +4,7 @@
  * the same data the gateway is. Pure: no aws-cdk-lib import, so the local gateway and scripts use it.
  */
 import { GATEWAY_HEADERS } from '../routes/headers';
-import type { JsonSchema, RouteSpec } from '../routes/route-spec';
+import type { JsonSchema, RouteSpec, RouteThrottle } from '../routes/route-spec';
 import { validateRoutes } from '../routes/route-spec';
 
 /** A JSON value of the document. */
@@ -56,8 +56,11 @@ export const OPENAPI_SECURITY = { bearer: 'bearerJwt', apiKey: 'apiKey' } as con
 /** The header API Gateway reads the API key from (apiKeySource HEADER). */
 export const API_KEY_HEADER = 'x-api-key';
 
-/** The extension that carries a route's own throttle. */
+/** The extension that carries a route's own throttle (the route spec's `throttle`: requests per second and burst). */
 export const THROTTLE_EXTENSION = 'x-gatehouse-throttle';
+
+/** The extension that carries a route's ceiling for all clients together (the route spec's `ceiling`), where it has one. */
+export const CEILING_EXTENSION = 'x-gatehouse-ceiling';
 
 /** The extension that lists a route's scopes, any one of which grants it. */
 export const SCOPES_EXTENSION = 'x-gatehouse-scopes';
@@ -230,6 +233,8 @@ export function toJsonSchema2020(schema: JsonSchema | Readonly<Record<string, un
 function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean): Record<string, OpenApiValue> {
   const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => ({ name: match[1], in: 'path', required: true, schema: { type: 'string', minLength: 1 } }));
   const hasBody = route.requestSchema !== undefined;
+  // Read by presence, so that route specs with and without a ceiling field render alike.
+  const ceiling = 'ceiling' in route ? (route.ceiling as RouteThrottle | undefined) : undefined;
   const success = successOf(route);
   // Security requirement objects are alternatives: one per scope, since any one scope grants the route.
   const scopeSets = route.scopes.length === 0 ? [[]] : route.scopes.map((scope) => [scope]);
@@ -254,8 +259,13 @@ function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean)
     responses,
     security,
     [SCOPES_EXTENSION]: [...route.scopes],
-    ...(route.throttle !== undefined && { [THROTTLE_EXTENSION]: { rateLimit: route.throttle.rateLimit, burstLimit: route.throttle.burstLimit } }),
+    ...(route.throttle !== undefined && { [THROTTLE_EXTENSION]: limitOf(route.throttle) }),
+    ...(ceiling !== undefined && { [CEILING_EXTENSION]: limitOf(ceiling) }),
   };
+}
+
+function limitOf(limit: RouteThrottle): OpenApiValue {
+  return { rateLimit: limit.rateLimit, burstLimit: limit.burstLimit };
 }
 
 /** The services' convention: POST creates (201, with a Location), DELETE answers 204, the rest 200. */

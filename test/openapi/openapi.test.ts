@@ -9,7 +9,7 @@ import Ajv2020 from 'ajv/dist/2020';
 import AjvDraft04 from 'ajv-draft-04';
 import { readGatehouseConfig } from '../../lib/config';
 import { GatewayStack } from '../../lib/gateway-stack';
-import { buildOpenApiDocument, ERROR_BODY_SCHEMA, operationIdOf, OPENAPI_SECURITY, THROTTLE_EXTENSION, toJsonSchema2020 } from '../../lib/openapi/openapi';
+import { buildOpenApiDocument, CEILING_EXTENSION, ERROR_BODY_SCHEMA, operationIdOf, OPENAPI_SECURITY, THROTTLE_EXTENSION, toJsonSchema2020 } from '../../lib/openapi/openapi';
 import type { OpenApiDocument } from '../../lib/openapi/openapi';
 import { GATEHOUSE_ROUTES, createOrderSchema, createProductSchema } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
@@ -85,9 +85,10 @@ describe('the OpenAPI document of the route spec', () => {
     expect(schemas.ErrorBody).toEqual(ERROR_BODY_SCHEMA);
   });
 
-  it('carries each route throttle as an extension, and none where the route has none', () => {
+  it('carries each route throttle and ceiling as extensions, and none where the route has none', () => {
     for (const route of GATEHOUSE_ROUTES) {
-      expect({ route: routeKey(route), throttle: operationOf(route)[THROTTLE_EXTENSION] }).toEqual({ route: routeKey(route), throttle: route.throttle });
+      const ceiling = 'ceiling' in route ? route.ceiling : undefined;
+      expect({ route: routeKey(route), throttle: operationOf(route)[THROTTLE_EXTENSION], ceiling: operationOf(route)[CEILING_EXTENSION] }).toEqual({ route: routeKey(route), throttle: route.throttle, ceiling });
     }
     expect(GATEHOUSE_ROUTES.some((route) => route.throttle !== undefined)).toBe(true);
   });
@@ -136,11 +137,31 @@ describe('the document and the synthesized API', () => {
     }
   });
 
-  it('has the throttle of each route in the stage method settings', () => {
+  it('has the throttle and ceiling of each route in the template, as the gateway renders them', () => {
+    type Limit = { rateLimit?: number; burstLimit?: number };
     const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0].Properties as { MethodSettings: { HttpMethod: string; ResourcePath: string; ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }[] };
-    for (const route of GATEHOUSE_ROUTES.filter((entry) => entry.throttle !== undefined)) {
+    const plans = Object.values(template.findResources('AWS::ApiGateway::UsagePlan')).map(
+      (plan) => plan.Properties as { Throttle: { RateLimit: number; BurstLimit: number }; ApiStages: { Throttle?: Record<string, { RateLimit: number; BurstLimit: number }> }[] },
+    );
+    const stageLimit = (route: RouteSpec): Limit => {
       const setting = stage.MethodSettings.find((entry) => entry.HttpMethod === route.method && entry.ResourcePath === `/~1${route.path.slice(1).replace(/\//g, '~1')}`);
-      expect({ rateLimit: setting?.ThrottlingRateLimit, burstLimit: setting?.ThrottlingBurstLimit }).toEqual(operationOf(route)[THROTTLE_EXTENSION]);
+      return { rateLimit: setting?.ThrottlingRateLimit, burstLimit: setting?.ThrottlingBurstLimit };
+    };
+    for (const route of GATEHOUSE_ROUTES.filter((entry) => entry.throttle !== undefined)) {
+      const document = operationOf(route);
+      const throttle = document[THROTTLE_EXTENSION] as Limit;
+      const ceiling = document[CEILING_EXTENSION] as Limit | undefined;
+      if (ceiling === undefined) {
+        // A route throttle without a ceiling: the stage's method setting for the route.
+        expect(stageLimit(route)).toEqual(throttle);
+      } else {
+        // With a ceiling: the ceiling is the stage's method setting, the throttle each plan's per-method limit, capped by the plan.
+        expect(stageLimit(route)).toEqual(ceiling);
+        for (const plan of plans) {
+          const perMethod = plan.ApiStages[0].Throttle?.[`${route.path}/${route.method}`];
+          expect(perMethod).toEqual({ RateLimit: Math.min(throttle.rateLimit!, plan.Throttle.RateLimit), BurstLimit: Math.min(throttle.burstLimit!, plan.Throttle.BurstLimit) });
+        }
+      }
     }
   });
 
