@@ -53,10 +53,12 @@ export interface GatewaySettings {
   readonly tiers?: readonly TierSettings[];
   /** @default - 'HEADER' */
   readonly apiKeySource?: 'HEADER' | 'AUTHORIZER';
-  /** @default - true: a WAF web ACL with 2000 requests per IP per five minutes */
+  /** @default - true: a WAF web ACL whose per-IP limit is the fastest tier's rate for five minutes (at least 2000) */
   readonly waf?: boolean | { readonly rateLimitPerFiveMinutes: number };
   /** @default - no CORS */
   readonly cors?: { readonly allowOrigins: readonly string[] };
+  /** @default - true: the stack sets API Gateway's account-wide CloudWatch Logs role (see README) */
+  readonly accountLoggingRole?: boolean;
   /** @default - only the execute-api URL */
   readonly domain?: { readonly domainName: string; readonly certificateArn: string; readonly basePath?: string };
 }
@@ -100,8 +102,8 @@ export interface GatehouseConfig {
    */
   readonly natGateways?: number;
   /**
-   * The Cloud Map namespace the services register in.
-   * @default - 'gatehouse.local'
+   * The Cloud Map namespace the services register in; unique in the account and region.
+   * @default - `{stack name}.local` (`gatehouse.local` for the stack `Gatehouse`)
    */
   readonly namespace?: string;
   /**
@@ -192,6 +194,9 @@ function assertGatewaySettings(gateway: unknown): void {
   }
   if (gateway.apiKeySource !== undefined && gateway.apiKeySource !== 'HEADER' && gateway.apiKeySource !== 'AUTHORIZER') {
     throw new Error(`${WHERE}: gateway.apiKeySource must be "HEADER" or "AUTHORIZER", got ${JSON.stringify(gateway.apiKeySource)}`);
+  }
+  if (gateway.accountLoggingRole !== undefined && typeof gateway.accountLoggingRole !== 'boolean') {
+    throw new Error(`${WHERE}: gateway.accountLoggingRole must be true or false, got ${JSON.stringify(gateway.accountLoggingRole)}`);
   }
   if (gateway.waf !== undefined && typeof gateway.waf !== 'boolean') assertNumbers(gateway.waf, 'gateway.waf', ['rateLimitPerFiveMinutes']);
   if (gateway.cors !== undefined && !(isRecord(gateway.cors) && Array.isArray(gateway.cors.allowOrigins) && gateway.cors.allowOrigins.every((origin) => typeof origin === 'string'))) {

@@ -131,6 +131,7 @@ export class GatewayStack extends Stack {
           ...(tier.quota !== undefined && { quota: { limit: tier.quota.limit, period: apigateway.Period[tier.quota.period] } }),
         })),
       }),
+      ...(gatewaySettings.accountLoggingRole !== undefined && { accountLoggingRole: gatewaySettings.accountLoggingRole }),
       ...(gatewaySettings.apiKeySource !== undefined && { apiKeySource: apigateway.ApiKeySourceType[gatewaySettings.apiKeySource] }),
       ...(gatewaySettings.waf !== undefined && { waf: gatewaySettings.waf === true ? {} : gatewaySettings.waf }),
       ...(gatewaySettings.cors !== undefined && { cors: gatewaySettings.cors }),

@@ -168,6 +168,29 @@ describe('GatewayStack', () => {
 });
 
 describe('configuration', () => {
+  it("gives each copy of the stack its own namespace, and the order service looks up and may discover in exactly that one", () => {
+    const app = projectApp({ bundle: false });
+    // Both copies in one app (one account and region), built before either is synthesized.
+    const stacks = ['Gatehouse', 'GatehouseStaging'].map((id) => new GatewayStack(app, id, { config: readGatehouseConfig(CONFIG), env: { account: '123456789012', region: 'eu-west-1' } }));
+    const names = stacks.map((stack) => {
+      const template = Template.fromStack(stack);
+      const [namespace] = Object.values(template.findResources('AWS::ServiceDiscovery::PrivateDnsNamespace'));
+      const name = namespace.Properties.Name as string;
+      const orderTask = Object.entries(template.findResources('AWS::ECS::TaskDefinition')).find(([logicalId]) => logicalId.startsWith('OrderService'));
+      const environment = (orderTask?.[1].Properties.ContainerDefinitions[0].Environment ?? []) as { Name: string; Value: unknown }[];
+      expect(environment).toContainEqual({ Name: 'DISCOVERY_NAMESPACE', Value: name });
+      const statements = Object.entries(template.findResources('AWS::IAM::Policy'))
+        .filter(([logicalId]) => logicalId.startsWith('OrderServiceTaskRole'))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as { Action: unknown; Condition?: unknown }[]);
+      expect(statements.filter((statement) => statement.Action === 'servicediscovery:DiscoverInstances')).toEqual([
+        expect.objectContaining({ Condition: { StringEquals: { 'servicediscovery:NamespaceName': name, 'servicediscovery:ServiceName': 'product' } } }),
+      ]);
+      template.hasOutput('Namespace', { Value: name });
+      return name;
+    });
+    expect(names).toEqual(['gatehouse.local', 'gatehousestaging.local']);
+  });
+
   it('takes NAT gateways, namespace, tiers, WAF, CORS and service sizes from the config', () => {
     const template = Template.fromStack(
       synth({

@@ -12,7 +12,7 @@ import type { JwtAuthorizer } from '../auth/jwt-authorizer';
 import { SERVICES_LISTENER_PORT, withoutDefaultEgress } from '../network/gatehouse-network';
 import { GATEWAY_HEADERS } from '../routes/headers';
 import type { RouteSpec, RouteThrottle } from '../routes/route-spec';
-import { routeKey, validateRoutes } from '../routes/route-spec';
+import { perClientThrottle, routeKey, validateRoutes } from '../routes/route-spec';
 import { toApiGatewaySchema } from './api-schema';
 import { GATEWAY_ERRORS } from './gateway-errors';
 
@@ -90,10 +90,21 @@ export interface GatewayDomain {
 /** The web ACL in front of the API. */
 export interface GatewayWaf {
   /**
-   * Requests one client IP may send in five minutes before it is blocked (AWS minimum: 10).
-   * @default - 2000
+   * Requests one client IP may send in five minutes before it is blocked (AWS minimum: 10). Never
+   * below what the fastest tier may send in five minutes, or WAF would block a paying client long
+   * before its usage plan does.
+   * @default - wafRateLimitFor(tiers): the fastest tier's rate for five minutes, at least 2000
    */
   readonly rateLimitPerFiveMinutes?: number;
+}
+
+/** WAF's rate-based rules count requests over a five-minute window. */
+const WAF_WINDOW_SECONDS = 300;
+
+/** The per-IP WAF limit that lets the fastest tier run at its sustained rate for the whole window. */
+export function wafRateLimitFor(tiers: readonly UsagePlanTier[]): number {
+  const fastest = Math.max(...tiers.map((tier) => tier.rateLimit));
+  return Math.max(2000, Math.ceil(fastest * WAF_WINDOW_SECONDS));
 }
 
 /** Props of {@link MicroservicesGateway}. */
@@ -171,6 +182,14 @@ export interface MicroservicesGatewayProps {
    * @default - logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Whether the stack sets API Gateway's account-level CloudWatch Logs role (AWS::ApiGateway::Account),
+   * which the stage's execution logs need. It is one setting per account and region, shared by every
+   * API there: turn it off when another stack or your platform team already sets it (a stage with
+   * logging fails to deploy if nobody has).
+   * @default - true
+   */
+  readonly accountLoggingRole?: boolean;
 }
 
 /**
@@ -230,7 +249,7 @@ export class MicroservicesGateway extends Construct {
       description: 'Gatehouse: the single entry point to the microservices',
       endpointTypes: [apigateway.EndpointType.REGIONAL],
       apiKeySourceType: props.apiKeySource ?? apigateway.ApiKeySourceType.HEADER,
-      cloudWatchRole: true,
+      cloudWatchRole: props.accountLoggingRole ?? true,
       deployOptions: {
         stageName: this.stageName,
         accessLogDestination: new apigateway.LogGroupLogDestination(this.accessLogs),
@@ -261,13 +280,14 @@ export class MicroservicesGateway extends Construct {
       // API Gateway generates the key's value: no secret is written into the template.
       const key = this.api.addApiKey(`${tier.name}Key`, { description: `Gatehouse ${tier.name} tier key` });
       plan.addApiKey(key);
+      this.addPerClientRouteThrottles(plan, tier);
       plans[tier.name] = plan;
       keys[tier.name] = key;
     }
     this.usagePlans = plans;
     this.apiKeys = keys;
 
-    if (props.waf !== false) this.webAcl = this.addWebAcl(props.waf ?? {});
+    if (props.waf !== false) this.webAcl = this.addWebAcl(props.waf ?? {}, tiers);
     if (props.domain !== undefined) {
       this.domainName = this.api.addDomainName('Domain', {
         domainName: props.domain.domainName,
@@ -416,7 +436,28 @@ export class MicroservicesGateway extends Construct {
     return this.validators;
   }
 
-  /** Per-route throttles go into the stage's method settings, read when the template is made. */
+  /**
+   * Each route's per-client throttle, in this plan's per-method throttle (API Gateway meters it per
+   * API key), read when the template is made so that routes added later are in it. The key of the map
+   * is `{resource path}/{HTTP method}`, as aws-cdk-lib's ThrottlingPerMethod renders it.
+   */
+  private addPerClientRouteThrottles(plan: apigateway.UsagePlan, tier: UsagePlanTier): void {
+    const cfn = plan.node.defaultChild as apigateway.CfnUsagePlan;
+    cfn.addPropertyOverride(
+      'ApiStages.0.Throttle',
+      Lazy.any({
+        produce: () => {
+          const entries = this.routes.flatMap((route) => {
+            const limit = perClientThrottle(route, tier);
+            return limit === undefined ? [] : [[`${route.path}/${route.method}`, { RateLimit: limit.rateLimit, BurstLimit: limit.burstLimit }] as const];
+          });
+          return entries.length === 0 ? undefined : Object.fromEntries(entries);
+        },
+      }),
+    );
+  }
+
+  /** Per-route ceilings (all clients together) go into the stage's method settings, read when the template is made. */
   private addPerRouteThrottles(): void {
     const stage = this.api.deploymentStage.node.defaultChild as apigateway.CfnStage;
     const base = stage.methodSettings;
@@ -424,13 +465,13 @@ export class MicroservicesGateway extends Construct {
       produce: () => [
         ...(Array.isArray(base) ? base : []),
         ...this.routes
-          .filter((route) => route.throttle !== undefined)
+          .filter((route) => route.ceiling !== undefined)
           .map((route) => ({
             // A method setting's resource path is the route's path with each / escaped as ~1, after a /.
             resourcePath: `/${route.path.replaceAll('/', '~1')}`,
             httpMethod: route.method,
-            throttlingRateLimit: route.throttle?.rateLimit,
-            throttlingBurstLimit: route.throttle?.burstLimit,
+            throttlingRateLimit: route.ceiling?.rateLimit,
+            throttlingBurstLimit: route.ceiling?.burstLimit,
             loggingLevel: apigateway.MethodLoggingLevel.ERROR,
             dataTraceEnabled: false,
             metricsEnabled: true,
@@ -458,10 +499,19 @@ export class MicroservicesGateway extends Construct {
     }
   }
 
-  private addWebAcl(options: GatewayWaf): wafv2.CfnWebACL {
-    const limit = options.rateLimitPerFiveMinutes ?? 2000;
-    if (!Token.isUnresolved(limit) && !(Number.isInteger(limit) && limit >= 10 && limit <= 2_000_000_000)) {
-      throw new Error(`waf.rateLimitPerFiveMinutes must be a whole number from 10 to 2000000000, got ${limit}`);
+  private addWebAcl(options: GatewayWaf, tiers: readonly UsagePlanTier[]): wafv2.CfnWebACL {
+    const limit = options.rateLimitPerFiveMinutes ?? wafRateLimitFor(tiers);
+    if (!Token.isUnresolved(limit)) {
+      if (!(Number.isInteger(limit) && limit >= 10 && limit <= 2_000_000_000)) {
+        throw new Error(`waf.rateLimitPerFiveMinutes must be a whole number from 10 to 2000000000, got ${limit}`);
+      }
+      const fastest = tiers.reduce((top, tier) => (tier.rateLimit > top.rateLimit ? tier : top));
+      if (limit < fastest.rateLimit * WAF_WINDOW_SECONDS) {
+        throw new Error(
+          `waf.rateLimitPerFiveMinutes ${limit} is below the ${fastest.name} tier's ${fastest.rateLimit} requests per second for five minutes ` +
+            `(${fastest.rateLimit * WAF_WINDOW_SECONDS}): WAF would block that tier's clients before their usage plan does`,
+        );
+      }
     }
     const metric = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${Names.uniqueId(this).slice(-40)}${name}` });
     const managed = (name: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({

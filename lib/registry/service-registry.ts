@@ -1,11 +1,24 @@
-import { Token, Validations } from 'aws-cdk-lib';
+import { Stack, Token, Validations } from 'aws-cdk-lib';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 
-/** The namespace name of a registry that makes its own namespace. */
+/** The namespace name of a registry that makes its own namespace in a stack whose name is a token. */
 export const DEFAULT_NAMESPACE_NAME = 'gatehouse.local';
+
+/**
+ * The default namespace of a stack: its name as a DNS label, under `.local` (`Gatehouse` gives
+ * `gatehouse.local`, `GatehouseStaging` gives `gatehousestaging.local`). Stack names are unique in an
+ * account and region, and so are these: a second copy of the stack (staging next to dev) gets a
+ * namespace of its own. Cloud Map gives a namespace whose name is already taken a suffixed HTTP name,
+ * and DiscoverInstances, which finds a namespace by HTTP name, would find the first copy's instead.
+ */
+export function defaultNamespaceName(stackName: string): string {
+  if (Token.isUnresolved(stackName)) return DEFAULT_NAMESPACE_NAME;
+  const label = stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  return `${label.length > 0 ? label : 'gatehouse'}.local`;
+}
 
 /** Props of {@link ServiceRegistry}: either a VPC to make a namespace in, or a namespace you have. */
 export interface ServiceRegistryProps {
@@ -15,8 +28,10 @@ export interface ServiceRegistryProps {
    */
   readonly vpc?: ec2.IVpc;
   /**
-   * The DNS name of the new namespace, such as `gatehouse.local`. Only for a namespace this construct makes.
-   * @default - DEFAULT_NAMESPACE_NAME ('gatehouse.local')
+   * The DNS name of the new namespace, such as `gatehouse.local`. Only for a namespace this construct
+   * makes. Unique in the account and region: a reused name gets a suffixed HTTP name in Cloud Map, and
+   * DiscoverInstances, which takes the name, would find the other namespace.
+   * @default - defaultNamespaceName(the stack's name): `{stack name}.local`
    */
   readonly namespaceName?: string;
   /**
@@ -52,7 +67,7 @@ export class ServiceRegistry extends Construct {
       this.namespace = props.namespace;
     } else {
       if (props.vpc === undefined) throw new Error('vpc is required to make a namespace; or pass an existing one as namespace');
-      const namespaceName = props.namespaceName ?? DEFAULT_NAMESPACE_NAME;
+      const namespaceName = props.namespaceName ?? defaultNamespaceName(Stack.of(this).stackName);
       validateNamespaceName(namespaceName);
       this.namespace = new servicediscovery.PrivateDnsNamespace(this, 'Resource', {
         name: namespaceName,

@@ -114,8 +114,11 @@ export const GATEHOUSE_ROUTES: readonly RouteSpec[] = [
     service: SERVICES.order,
     scopes: [SCOPES.ordersWrite],
     requestSchema: createOrderSchema,
-    // Placing an order reserves stock: its own ceiling keeps a burst of checkouts from starving reads.
+    // Placing an order reserves stock. Per client (in each usage plan): one client sending bad bodies
+    // cannot use up anyone else's checkouts. All clients together: a ceiling that keeps a burst of
+    // checkouts from starving the order service's reads.
     throttle: { rateLimit: 50, burstLimit: 100 },
+    ceiling: { rateLimit: 200, burstLimit: 400 },
     summary: 'Place an order (send an Idempotency-Key header)',
   },
 ];

@@ -63,10 +63,17 @@ export interface RouteSpec {
    */
   readonly requestSchema?: JsonSchema;
   /**
-   * Throttle for this route alone, on top of the stage and usage plan limits.
-   * @default - the stage and usage plan limits only
+   * Each client's own limit on this route: per API key, in every usage plan's per-method throttle
+   * (never above the plan's own rate and burst), so that one client cannot use up another's share.
+   * @default - the usage plan's limits only
    */
   readonly throttle?: RouteThrottle;
+  /**
+   * All clients together on this route: the stage's method throttle, a ceiling that protects the
+   * service. At least `throttle`.
+   * @default - the stage throttle only
+   */
+  readonly ceiling?: RouteThrottle;
   /**
    * One line about the route, for docs and API Gateway.
    * @default - none
@@ -158,15 +165,26 @@ function validateRoute(route: RouteSpec): void {
       throw new Error(`${name}: scope ${JSON.stringify(scope)} is not a valid OAuth scope (RFC 6749, section 3.3)`);
     }
   }
-  if (route.throttle !== undefined) {
-    const { rateLimit, burstLimit } = route.throttle;
+  for (const field of ['throttle', 'ceiling'] as const) {
+    const limit = route[field];
+    if (limit === undefined) continue;
+    const { rateLimit, burstLimit } = limit;
     if (!(typeof rateLimit === 'number' && rateLimit >= 0 && Number.isFinite(rateLimit))) {
-      throw new Error(`${name}: throttle.rateLimit must be a number of requests per second >= 0, got ${String(rateLimit)}`);
+      throw new Error(`${name}: ${field}.rateLimit must be a number of requests per second >= 0, got ${String(rateLimit)}`);
     }
     if (!(Number.isInteger(burstLimit) && burstLimit >= 0)) {
-      throw new Error(`${name}: throttle.burstLimit must be a whole number of requests >= 0, got ${String(burstLimit)}`);
+      throw new Error(`${name}: ${field}.burstLimit must be a whole number of requests >= 0, got ${String(burstLimit)}`);
     }
   }
+  if (route.throttle !== undefined && route.ceiling !== undefined && (route.ceiling.rateLimit < route.throttle.rateLimit || route.ceiling.burstLimit < route.throttle.burstLimit)) {
+    throw new Error(`${name}: ceiling (all clients, ${route.ceiling.rateLimit}/s burst ${route.ceiling.burstLimit}) must be at least throttle (one client, ${route.throttle.rateLimit}/s burst ${route.throttle.burstLimit})`);
+  }
+}
+
+/** A route's per-client throttle within a tier: never above the tier's own rate and burst. */
+export function perClientThrottle(route: Pick<RouteSpec, 'throttle'>, tier: RouteThrottle): RouteThrottle | undefined {
+  if (route.throttle === undefined) return undefined;
+  return { rateLimit: Math.min(route.throttle.rateLimit, tier.rateLimit), burstLimit: Math.min(route.throttle.burstLimit, tier.burstLimit) };
 }
 
 /** API Gateway rejects sibling resources whose path variables have different names. */

@@ -1,8 +1,10 @@
 /**
  * API keys, usage plan tiers and every throttle a request passes, with the numbers the CDK gateway
- * gives API Gateway: the stage throttle (all requests), a route's own throttle (all callers of that
- * route), then the key's tier (per key) and its quota (per key). Pure: the caller passes the time.
+ * gives API Gateway: the stage throttle (all requests), a route's ceiling (all callers of that route,
+ * the stage's method setting), the key's tier (per key), the route's throttle for that key (the usage
+ * plan's per-method throttle, never above the tier) and the key's quota. Pure: the caller passes the time.
  */
+import { perClientThrottle } from '../../lib/routes/route-spec';
 import type { RouteThrottle } from '../../lib/routes/route-spec';
 import type { Quota } from './quota';
 import { currentQuota, hasQuota, QUOTA_PERIODS, useQuota } from './quota';
@@ -34,8 +36,10 @@ export type Admission = 'ADMITTED' | 'THROTTLED' | 'QUOTA_EXCEEDED';
 export interface MeteredRequest {
   /** The route, as `routeKey` names it. */
   readonly routeKey: string;
-  /** The route's own throttle, if it has one. */
+  /** The route's per-client throttle, if it has one: metered per API key, capped at the key's tier. */
   readonly routeThrottle?: RouteThrottle;
+  /** The route's ceiling for all clients together, if it has one. */
+  readonly routeCeiling?: RouteThrottle;
   /** The request's API key; it must be one {@link UsagePlans.tierOf} knows. */
   readonly apiKey: string;
 }
@@ -45,6 +49,7 @@ export class UsagePlans {
   private readonly tiers = new Map<string, LocalTier>();
   private stageBucket: BucketState | undefined;
   private readonly routeBuckets = new Map<string, BucketState>();
+  private readonly clientRouteBuckets = new Map<string, BucketState>();
   private readonly keyBuckets = new Map<string, BucketState>();
   private readonly quotas = new Map<string, QuotaState>();
 
@@ -90,20 +95,26 @@ export class UsagePlans {
     const tier = this.tiers.get(request.apiKey);
     if (tier === undefined) throw new Error('admit: the API key is in no tier');
     const stage = refill(this.stageBucket ?? fullBucket(this.stageThrottle, nowMs), this.stageThrottle, nowMs);
-    const route = request.routeThrottle === undefined ? undefined : refillIn(this.routeBuckets, request.routeKey, request.routeThrottle, nowMs);
+    const ceiling = request.routeCeiling === undefined ? undefined : refillIn(this.routeBuckets, request.routeKey, request.routeCeiling, nowMs);
+    const perClient = perClientThrottle({ throttle: request.routeThrottle }, tier);
+    // A key and a route name never contain a newline: the pair is unambiguous.
+    const clientRouteId = `${request.apiKey}\n${request.routeKey}`;
+    const route = perClient === undefined ? undefined : refillIn(this.clientRouteBuckets, clientRouteId, perClient, nowMs);
     const key = refillIn(this.keyBuckets, request.apiKey, tier, nowMs);
     const quota = tier.quota === undefined ? undefined : currentQuota(this.quotas.get(request.apiKey), tier.quota, nowMs);
 
     this.stageBucket = stage;
-    if (route !== undefined) this.routeBuckets.set(request.routeKey, route);
+    if (ceiling !== undefined) this.routeBuckets.set(request.routeKey, ceiling);
+    if (route !== undefined) this.clientRouteBuckets.set(clientRouteId, route);
     this.keyBuckets.set(request.apiKey, key);
     if (quota !== undefined) this.quotas.set(request.apiKey, quota);
 
-    if (!hasToken(stage) || (route !== undefined && !hasToken(route)) || !hasToken(key)) return 'THROTTLED';
+    if (!hasToken(stage) || (ceiling !== undefined && !hasToken(ceiling)) || (route !== undefined && !hasToken(route)) || !hasToken(key)) return 'THROTTLED';
     if (quota !== undefined && tier.quota !== undefined && !hasQuota(quota, tier.quota)) return 'QUOTA_EXCEEDED';
 
     this.stageBucket = takeToken(stage);
-    if (route !== undefined) this.routeBuckets.set(request.routeKey, takeToken(route));
+    if (ceiling !== undefined) this.routeBuckets.set(request.routeKey, takeToken(ceiling));
+    if (route !== undefined) this.clientRouteBuckets.set(clientRouteId, takeToken(route));
     this.keyBuckets.set(request.apiKey, takeToken(key));
     if (quota !== undefined) this.quotas.set(request.apiKey, useQuota(quota));
     return 'ADMITTED';

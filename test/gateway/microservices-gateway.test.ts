@@ -126,13 +126,13 @@ describe('defaults', () => {
     template.resourceCountIs('AWS::ApiGateway::UsagePlanKey', 2);
   });
 
-  it('throttles the stage, and POST /orders on its own, logs errors without bodies, traces, and logs access as JSON', () => {
+  it('throttles the stage, and POST /orders for all clients at its ceiling, logs errors without bodies, traces, and logs access as JSON', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
       StageName: 'v1',
       TracingEnabled: true,
       MethodSettings: [
         { ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
-        { ResourcePath: '/~1orders', HttpMethod: 'POST', ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100, LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true },
+        { ResourcePath: '/~1orders', HttpMethod: 'POST', ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400, LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true },
       ],
       AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayAccessLogs'), 'Arn'] }, Format: Match.stringLikeRegexp('"principal":"\\$context.authorizer.principalId"') },
     });
@@ -150,14 +150,23 @@ describe('defaults', () => {
     }
   });
 
-  it('puts a WAF web ACL with managed rules and a per-IP rate rule in front of the stage', () => {
+  it('throttles POST /orders per client in every usage plan, never above the plan itself: one client cannot use up the others\' checkouts', () => {
+    const plans = Object.values(template.findResources('AWS::ApiGateway::UsagePlan')).map((plan) => plan.Properties as { Throttle: { RateLimit: number }; ApiStages: { Throttle?: unknown }[] });
+    const byRate = new Map(plans.map((plan) => [plan.Throttle.RateLimit, plan.ApiStages[0].Throttle]));
+    // basic (10/s, burst 20) is below the route's 50/100; pro (100/s, burst 200) is above it.
+    expect(byRate.get(10)).toEqual({ '/orders/POST': { RateLimit: 10, BurstLimit: 20 } });
+    expect(byRate.get(100)).toEqual({ '/orders/POST': { RateLimit: 50, BurstLimit: 100 } });
+  });
+
+  it('puts a WAF web ACL with managed rules and a per-IP rate rule in front of the stage, at the fastest tier\'s five minutes', () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
       Rules: [
         Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesCommonRuleSet' } } }),
         Match.objectLike({ Statement: { ManagedRuleGroupStatement: { VendorName: 'AWS', Name: 'AWSManagedRulesKnownBadInputsRuleSet' } } }),
-        Match.objectLike({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } }),
+        // pro: 100 requests per second for 300 seconds.
+        Match.objectLike({ Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 30000, AggregateKeyType: 'IP' } } }),
       ],
     });
     template.resourceCountIs('AWS::WAFv2::WebACLAssociation', 1);
@@ -205,6 +214,23 @@ describe('options', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', { StageName: 'prod' });
     template.hasResourceProperties('AWS::ApiGateway::Method', { Integration: Match.objectLike({ TimeoutInMillis: 3000 }) });
     template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    // The one tier (5/s) is below the route's 50/s: the per-client throttle is the tier's own.
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { ApiStages: [Match.objectLike({ Throttle: { '/orders/POST': { RateLimit: 5, BurstLimit: 5 } } })] });
+  });
+
+  it('derives the WAF limit from tiers of its own, and takes one that is not below the fastest', () => {
+    const slow = Template.fromStack(build({ tiers: [{ name: 'partner', rateLimit: 2, burstLimit: 5 }] }).stack);
+    slow.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } })]) });
+    const set = Template.fromStack(build({ waf: { rateLimitPerFiveMinutes: 45000 } }).stack);
+    set.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: { Limit: 45000, AggregateKeyType: 'IP' } } })]) });
+  });
+
+  it("leaves API Gateway's account-wide logging role to someone else when asked", () => {
+    const defaults = Template.fromStack(build().stack);
+    defaults.resourceCountIs('AWS::ApiGateway::Account', 1);
+    const without = Template.fromStack(build({ accountLoggingRole: false }).stack);
+    without.resourceCountIs('AWS::ApiGateway::Account', 0);
+    without.hasResourceProperties('AWS::ApiGateway::Stage', { MethodSettings: Match.arrayWith([Match.objectLike({ LoggingLevel: 'ERROR' })]) });
   });
 
   it("addService and addRoutes put another team's service behind the same gateway and authorizer", () => {
@@ -263,6 +289,8 @@ describe('validation at synth', () => {
     ['a stage throttle without a burst', { throttle: { rateLimit: 10 } as never }, /throttle.burstLimit must be a whole number/],
     ['an integration timeout over 29 s', { integrationTimeout: Duration.seconds(30) }, /integrationTimeout must be from 50 ms to 29 seconds, got 30 seconds/],
     ['a WAF rate limit under AWS minimum', { waf: { rateLimitPerFiveMinutes: 5 } }, /waf.rateLimitPerFiveMinutes must be a whole number from 10/],
+    ['a WAF rate limit under the fastest tier', { waf: { rateLimitPerFiveMinutes: 2000 } }, /waf.rateLimitPerFiveMinutes 2000 is below the pro tier's 100 requests per second for five minutes \(30000\): WAF would block/],
+    ['a route ceiling below its per-client throttle', { routes: [{ ...route, throttle: { rateLimit: 10, burstLimit: 10 }, ceiling: { rateLimit: 5, burstLimit: 10 } }] }, /GET \/things: ceiling \(all clients, 5\/s burst 10\) must be at least throttle \(one client, 10\/s burst 10\)/],
     ['a service name that is no header value', { services: { ...SERVICES, product: { serviceName: 'prod uct' } } }, /service product: serviceName must be 1 to 128 letters.*got "prod uct"/],
     ['a route that starts with the stage name', { routes: [{ ...route, path: '/v1/things' }] }, /routes: GET \/v1\/things starts with the stage name v1, which the ALB takes off the path/],
   ])('%s', (_name, props, message) => {

@@ -38,6 +38,24 @@ describe('UsagePlans', () => {
     expect(plans.admit({ routeKey: 'GET /orders', apiKey: 'key-pro' }, T0)).toBe('ADMITTED');
   });
 
+  it("meters a route's throttle per key, as each usage plan's per-method throttle does: one key cannot use up another's", () => {
+    const proTwo: LocalTier = { ...pro, name: 'pro2', apiKeys: ['key-pro-2'] };
+    const plans = new UsagePlans([pro, proTwo, basic], wide);
+    const post = (apiKey: string) => ({ routeKey: 'POST /orders', routeThrottle: { rateLimit: 3, burstLimit: 3 }, apiKey });
+    expect(admitMany(plans, 4, post('key-pro'), T0)).toEqual(['ADMITTED', 'ADMITTED', 'ADMITTED', 'THROTTLED']);
+    expect(admitMany(plans, 3, post('key-pro-2'), T0)).toEqual(['ADMITTED', 'ADMITTED', 'ADMITTED']);
+    // Never above the key's own tier: basic's burst of 2 is below the route's 3.
+    expect(admitMany(plans, 3, post('key-basic-1'), T0)).toEqual(['ADMITTED', 'ADMITTED', 'THROTTLED']);
+  });
+
+  it("holds all keys together to the route's ceiling", () => {
+    const proTwo: LocalTier = { ...pro, name: 'pro2', apiKeys: ['key-pro-2'] };
+    const plans = new UsagePlans([pro, proTwo], wide);
+    const post = (apiKey: string) => ({ routeKey: 'POST /orders', routeThrottle: { rateLimit: 3, burstLimit: 3 }, routeCeiling: { rateLimit: 4, burstLimit: 4 }, apiKey });
+    expect(admitMany(plans, 3, post('key-pro'), T0)).toEqual(['ADMITTED', 'ADMITTED', 'ADMITTED']);
+    expect(admitMany(plans, 2, post('key-pro-2'), T0)).toEqual(['ADMITTED', 'THROTTLED']);
+  });
+
   it('counts a quota per key per period, and starts afresh in the next period', () => {
     const plans = new UsagePlans([basic], wide);
     const results = Array.from({ length: 6 }, (_, index) => plans.admit({ routeKey: 'GET /a', apiKey: 'key-basic-1' }, T0 + index * 10_000));

@@ -2,13 +2,13 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Stack } from 'aws-cdk-lib';
+import { Aws, Stack } from 'aws-cdk-lib';
 import type { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
-import { DEFAULT_NAMESPACE_NAME, ServiceRegistry } from '../../lib/registry/service-registry';
+import { DEFAULT_NAMESPACE_NAME, defaultNamespaceName, ServiceRegistry } from '../../lib/registry/service-registry';
 import type { ServiceRegistryProps } from '../../lib/registry/service-registry';
 import { acknowledgements, awsSolutionsFindings, projectApp } from '../support/cdk';
 
@@ -28,17 +28,16 @@ function statementsOf(template: Template): unknown[] {
 }
 
 describe('a new namespace', () => {
-  it('is a private DNS namespace named gatehouse.local in the VPC by default, the registry main resource', () => {
+  it("is a private DNS namespace named after the stack in the VPC by default, the registry's main resource", () => {
     const { stack, registry } = build();
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::ServiceDiscovery::PrivateDnsNamespace', 1);
     template.hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', {
-      Name: 'gatehouse.local',
+      Name: 'stack.local',
       Vpc: { Ref: Match.stringLikeRegexp('^Vpc') },
       Description: 'Gatehouse service registry',
     });
-    expect(DEFAULT_NAMESPACE_NAME).toBe('gatehouse.local');
-    expect(registry.namespaceName).toBe('gatehouse.local');
+    expect(registry.namespaceName).toBe('stack.local');
     expect(registry.namespace).toBeInstanceOf(servicediscovery.PrivateDnsNamespace);
     expect(registry.node.defaultChild).toBe(registry.namespace);
     expect(stack.resolve(registry.namespace.namespaceId)).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^Registry[0-9A-F]{8}$/), 'Id'] });
@@ -48,6 +47,19 @@ describe('a new namespace', () => {
     const { stack, registry } = build((vpc) => ({ vpc, namespaceName: 'shop.internal', description: 'Shop services' }));
     Template.fromStack(stack).hasResourceProperties('AWS::ServiceDiscovery::PrivateDnsNamespace', { Name: 'shop.internal', Description: 'Shop services' });
     expect(registry.namespaceName).toBe('shop.internal');
+  });
+
+  it.each([
+    ['Gatehouse', 'gatehouse.local'],
+    ['GatehouseStaging', 'gatehousestaging.local'],
+    ['team_a--Billing', 'team-a--billing.local'],
+    ['-', 'gatehouse.local'],
+  ])('is named after the stack %s: %s, so that a second copy of the stack never shares the first one\'s', (stackName, expected) => {
+    expect(defaultNamespaceName(stackName)).toBe(expected);
+  });
+
+  it('is gatehouse.local in a stack whose name is not known at synth', () => {
+    expect(defaultNamespaceName(Aws.STACK_NAME)).toBe(DEFAULT_NAMESPACE_NAME);
   });
 });
 
@@ -81,14 +93,14 @@ describe('grantDiscoverInstances', () => {
         Effect: 'Allow',
         Action: 'servicediscovery:DiscoverInstances',
         Resource: '*',
-        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'gatehouse.local' } },
+        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'stack.local' } },
       },
     ]);
     expect(acknowledgements(role)).toEqual([
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         path: 'Stack/Role',
-        reason: expect.stringMatching(/DiscoverInstances supports no resource-level permissions .*NamespaceName condition limits it to the gatehouse.local namespace/),
+        reason: expect.stringMatching(/DiscoverInstances supports no resource-level permissions .*NamespaceName condition limits it to the stack.local namespace/),
       },
     ]);
   });
@@ -99,7 +111,7 @@ describe('grantDiscoverInstances', () => {
     expect(statementsOf(Template.fromStack(stack))).toEqual([
       expect.objectContaining({
         Resource: '*',
-        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'gatehouse.local', 'servicediscovery:ServiceName': 'product' } },
+        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'stack.local', 'servicediscovery:ServiceName': 'product' } },
       }),
     ]);
   });

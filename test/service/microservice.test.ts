@@ -190,7 +190,7 @@ describe('the product and order services', () => {
       { Name: 'SHUTDOWN_TIMEOUT_MS', Value: '25000' },
       { Name: 'ORDERS_TABLE', Value: { Ref: logicalIdOf(stack, tables.orders) } },
       { Name: 'IDEMPOTENCY_TABLE', Value: { Ref: logicalIdOf(stack, tables.idempotency) } },
-      { Name: 'DISCOVERY_NAMESPACE', Value: 'gatehouse.local' },
+      { Name: 'DISCOVERY_NAMESPACE', Value: 'stack.local' },
       { Name: 'PRODUCT_SERVICE_NAME', Value: 'product' },
     ]);
   });
@@ -371,7 +371,7 @@ describe('the product and order services', () => {
         Effect: 'Allow',
         Action: 'servicediscovery:DiscoverInstances',
         Resource: '*',
-        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'gatehouse.local', 'servicediscovery:ServiceName': 'product' } },
+        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'stack.local', 'servicediscovery:ServiceName': 'product' } },
       },
     ]);
   });
