@@ -16,6 +16,10 @@ import { COLD_DEFAULTS, runCold } from './cold-start';
 import { CONTENTION_DEFAULTS, runOrderContention } from './order-contention';
 import type { OrderContentionResult } from './order-contention';
 import type { ColdRow } from './cold-start';
+import { HOP_DEFAULTS, renderHopTable, runProxyHop } from './proxy-hop';
+import type { HopRow } from './proxy-hop';
+import { runStartTime, START_DEFAULTS } from './start-time';
+import type { StartResult } from './start-time';
 
 const ROOT = path.join(__dirname, '..');
 const RESULTS_FILE = path.join(__dirname, 'results', 'latest.json');
@@ -32,6 +36,10 @@ export interface BenchResults {
   readonly gatewayLoad: readonly LoadRow[];
   /** Null when the section failed (see notes). */
   readonly orderLoad: OrderLoadResult | null;
+  /** The local gateway's hop next to a bare keep-alive proxy and no proxy; empty when the section failed. */
+  readonly proxyHop?: readonly HopRow[];
+  /** `npm start` to ready; null when the section failed. */
+  readonly startTime?: StartResult | null;
   /** One hot product, and the round trips of one order; null when the section failed (see notes). */
   readonly orderContention?: OrderContentionResult | null;
   readonly cdkSynthSeconds: readonly number[];
@@ -83,6 +91,9 @@ async function main(): Promise<void> {
     notes.push(`local gateway load failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  section('proxy hop: local gateway, bare keep-alive proxy, direct');
+  const proxyHop = (await attempt('proxy hop', notes, () => runProxyHop(HOP_DEFAULTS))) ?? [];
+
   section('order contention (one product) and round trips per order');
   let orderContention: OrderContentionResult | null = null;
   try {
@@ -107,6 +118,8 @@ async function main(): Promise<void> {
     notes.push(`authorizer cold failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  section('npm start to ready');
+  const startTime = await attempt('npm start to ready', notes, () => runStartTime(START_DEFAULTS));
 
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -121,19 +134,37 @@ async function main(): Promise<void> {
         note: 'esbuild bundle per candidate (CJS, minified, node20, no source maps); fresh process each; ms from Node timeOrigin to first verification, JWKS fetched from loopback',
       },
       cdkSynth: 'npx cdk synth --quiet --no-notices -o <tmp>, CDK_DISABLE_CLI_TELEMETRY=true, wall time',
+      proxyHop: {
+        ...HOP_DEFAULTS,
+        tool: 'autocannon',
+        note: 'GET /products, one process per server; CPU = process.cpuUsage (user + system) of the proxying process over a run / responses; × bare taken round by round, median; the gateway with its real checks (bench tier, authorizer cache 300 s) and with its first decision replayed (the hop alone)',
+      },
+      startTime: { ...START_DEFAULTS, note: 'node --import tsx local/start.ts --port 0 --state-dir <one tmp dir>: the first run cold (fresh state), the rest warm (median); wall time from spawn to the URL line, to the first 200 of GET /products through the gateway, and from SIGINT to exit' },
     },
     authorizerWarm,
     authorizerWarmOneCore,
     gatewayLoad,
     orderLoad,
+    proxyHop,
     orderContention,
     cdkSynthSeconds,
     authorizerCold,
+    startTime,
     notes,
   };
   fs.mkdirSync(path.dirname(RESULTS_FILE), { recursive: true });
   fs.writeFileSync(RESULTS_FILE, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${renderTable(results)}\nSaved ${path.relative(ROOT, RESULTS_FILE)} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+}
+
+/** Runs one section; a failure becomes a note and null, so that one broken section never loses the others. */
+async function attempt<T>(name: string, notes: string[], run: () => Promise<T>): Promise<T | null> {
+  try {
+    return await run();
+  } catch (error) {
+    notes.push(`${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    return null;
+  }
 }
 
 function hasTaskset(): boolean {
@@ -184,6 +215,7 @@ export function renderTable(results: BenchResults): string {
     const { ordersPlaced, discoveryCalls, discoveryCallsPer1000Orders } = results.orderLoad;
     lines.push(`Orders placed: ${ordersPlaced}; Cloud Map DiscoverInstances calls by the order service: ${discoveryCalls} (${discoveryCallsPer1000Orders} per 1,000 orders)`);
   }
+  if (results.proxyHop !== undefined && results.proxyHop.length > 0) lines.push('', renderHopTable(results.proxyHop));
   if (results.orderContention != null) {
     const contention = results.orderContention;
     lines.push('');
@@ -201,6 +233,13 @@ export function renderTable(results: BenchResults): string {
   for (const cold of results.authorizerCold) lines.push(row([cold.candidate, cold.bundleKb.toFixed(1), cold.msToFirstVerify.toFixed(1), cold.msOverEmpty.toFixed(1)]));
   lines.push('');
   lines.push(`cdk synth (full app): ${results.cdkSynthSeconds.map((seconds) => `${seconds.toFixed(1)} s`).join(', ') || '-'}`);
+  if (results.startTime != null) {
+    const { cold, warm } = results.startTime;
+    const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+    lines.push(
+      `npm start to ready (URL printed / first 200 through the gateway / stop after SIGINT): warm ${seconds(warm.msToUrl)} / ${seconds(warm.msToAnswer)} / ${seconds(warm.msToStop)}; cold (fresh state folder) ${seconds(cold.msToUrl)} / ${seconds(cold.msToAnswer)} / ${seconds(cold.msToStop)}`,
+    );
+  }
   for (const note of results.notes) lines.push(`Note: ${note}`);
   return lines.join('\n');
 }
