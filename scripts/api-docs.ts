@@ -1,5 +1,5 @@
 /**
- * Writes API.md, the reference of everything lib/index.ts exports, from the doc comments: each
+ * Writes API.md (also the last step of scripts/build.ts), the reference of everything lib/index.ts exports, from the doc comments: each
  * construct with its constructor, public properties and methods, each props interface with every
  * prop's type and `@default`, then the other interfaces, functions, constants and types. It reads
  * the program through TypeScript 7's API (`typescript/unstable/sync`), the same compiler as the build.

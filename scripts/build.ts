@@ -1,8 +1,9 @@
 /**
  * Builds the package into dist/: the construct library's JavaScript and declarations
  * (tsconfig.build.json), and the authorizer's Lambda bundle, prebuilt so that a consumer's synth needs
- * no esbuild and no path outside its project. `npm run build` runs it after the type-check; `npm pack`
- * runs it first (prepack), so a tarball never carries a stale dist/.
+ * no esbuild and no path outside its project; then API.md from the doc comments (scripts/api-docs.ts).
+ * `npm run build` runs it after the type-check; `npm pack` runs it first (prepack), so a tarball never
+ * carries a stale dist/ or API.md.
  *
  *   node --import tsx scripts/build.ts
  */
@@ -11,6 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { buildSync } from 'esbuild';
 import { AUTHORIZER_BUNDLE_FILE, AUTHORIZER_BUNDLING, AUTHORIZER_SOURCE_ENTRY } from '../lib/auth/authorizer-code';
+import { API_DOCS, generateApiDocs } from './api-docs';
 
 const ROOT = path.join(__dirname, '..');
 /** The package's build output; `files` in package.json ships it. */
@@ -27,6 +29,7 @@ function main(): void {
   const files = listFiles(DIST);
   const bytes = files.reduce((sum, file) => sum + fs.statSync(file).size, 0);
   console.log(`dist/: ${files.length} files, ${(bytes / 1024).toFixed(0)} KiB`);
+  fs.writeFileSync(API_DOCS, generateApiDocs());
 }
 
 /** The same build as the JwtAuthorizer's NodejsFunction makes from the source (lib/auth/authorizer-code.ts). */

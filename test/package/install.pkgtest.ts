@@ -10,6 +10,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { App, Stack } from 'aws-cdk-lib';
+import * as apigateway from 'aws-cdk-lib/aws-apigateway';
+import { JwtAuthorizer } from '../../lib/auth/jwt-authorizer';
 
 const run = promisify(execFile);
 const ROOT = path.join(__dirname, '..', '..');
@@ -123,8 +126,29 @@ describe('the tarball', () => {
     for (const file of ['billing-stack.ts.tmpl', 'billing.ts.tmpl']) expect(readme).toContain(fs.readFileSync(path.join(APPS, file), 'utf8').trimEnd());
   });
 
-  it('carries an API.md that is what the doc comments in lib/ say now', async () => {
+  it('carries an API.md, written by the build from the doc comments, with a section for every export', async () => {
+    // The packed API.md is the one the build just wrote; the check also fails if the repository's copy was edited by hand.
     await sh(ROOT, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'api-docs.ts'), '--check']);
+    const headings = new Set([...fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8').matchAll(/^### (\S+)$/gm)].map((match) => match[1]));
+    const exported = Object.keys(require(path.join(ROOT, 'dist', 'lib', 'index.js')) as Record<string, unknown>);
+    expect(exported.length).toBeGreaterThan(10);
+    expect(exported.filter((name) => !headings.has(name))).toEqual([]);
+    for (const name of ['JwtAuthorizerProps', 'MicroserviceProps', 'MicroservicesGatewayProps', 'RouteSpec']) expect(headings).toContain(name);
+  }, STEP_TIMEOUT_MS);
+
+  it("carries the authorizer bundle byte for byte as this repository's synth bundles it from the source", () => {
+    const outdir = path.join(work, 'authorizer-from-source');
+    const app = new App({ outdir });
+    const stack = new Stack(app, 'Source');
+    const authorizer = new JwtAuthorizer(stack, 'Jwt', { issuers: [{ issuer: 'https://login.example.com', audience: 'api' }], routes: [{ method: 'GET', path: '/a', service: 'a', scopes: ['a:read'] }] });
+    new apigateway.RestApi(stack, 'Api').root.addResource('a').addMethod('GET', undefined, { authorizer: authorizer.authorizer });
+    app.synth();
+    const [fromSource] = fs
+      .readdirSync(outdir)
+      .map((name) => path.join(outdir, name, 'index.mjs'))
+      .filter((file) => fs.existsSync(file));
+    expect(fromSource).toBeDefined();
+    expect(fs.readFileSync(fromSource ?? '').equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'authorizer', 'index.mjs')))).toBe(true);
   }, STEP_TIMEOUT_MS);
 
   it('depends on nothing that only runs inside Lambda or a container; aws-cdk-lib and constructs are peers, esbuild an optional one', () => {
