@@ -2,7 +2,8 @@
  * The local gateway serves the OpenAPI document of its routes at `GET /{stage}/openapi.json`, with no
  * token and no API key, while every route still needs both.
  */
-import { buildOpenApiDocument } from '../../lib/openapi/openapi';
+import Ajv2020 from 'ajv/dist/2020';
+import { buildOpenApiDocument, ERROR_BODY_SCHEMA } from '../../lib/openapi/openapi';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import { LocalGateway } from '../../local/gateway';
@@ -58,5 +59,8 @@ describe('GET /{stage}/openapi.json on the local gateway', () => {
     expect((await fetch(`${gateway!.apiUrl}openapi.json`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).not.toBe(200);
     const route = await fetch(`${gateway!.apiUrl}products`);
     expect([401, 403]).toContain(route.status);
+    // The local gateway's own error answers have the document's error body too.
+    const validate = new Ajv2020({ strict: true }).compile(ERROR_BODY_SCHEMA);
+    expect(validate(await route.json())).toBe(true);
   });
 });

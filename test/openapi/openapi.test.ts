@@ -14,7 +14,10 @@ import type { OpenApiDocument } from '../../lib/openapi/openapi';
 import { GATEHOUSE_ROUTES, createOrderSchema, createProductSchema } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import { routeKey } from '../../lib/routes/route-spec';
+import { ServiceError } from '../../services/common/errors';
+import { createService } from '../../services/common/server';
 import { projectApp } from '../support/cdk';
+import { listen } from '../support/services';
 import { methodsOf } from '../support/templates';
 import { validateOpenApi } from './validator';
 
@@ -177,6 +180,25 @@ describe('the document and the synthesized API', () => {
       expect({ body, valid: validate(JSON.parse(body)) }).toEqual({ body, valid: true });
     }
     expect(validate({ error: { code: 'X', message: 'y' } })).toBe(false);
+  });
+});
+
+describe('the error body of the document', () => {
+  it('is what the services answer with (services/common/errors.ts ErrorBody)', async () => {
+    const validate = new Ajv2020({ strict: true }).compile(ERROR_BODY_SCHEMA);
+    const app = createService({ name: 'test', readiness: async () => undefined, logger: false });
+    app.get('/fails', async () => {
+      throw new ServiceError('DEPENDENCY_UNAVAILABLE', 'no healthy instance of product');
+    });
+    try {
+      const url = await listen(app);
+      for (const path of ['/fails', '/nowhere']) {
+        const body: unknown = await (await fetch(`${url}${path}`)).json();
+        expect({ path, body, valid: validate(body) }).toEqual({ path, body, valid: true });
+      }
+    } finally {
+      await app.close();
+    }
   });
 });
 
