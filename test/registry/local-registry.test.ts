@@ -383,7 +383,8 @@ describe('health checks (what ECS tells Cloud Map about its tasks)', () => {
   });
 
   it('over HTTP: a dead instance stops being returned as HEALTHY, a live one stays', async () => {
-    // GIVEN a registry that checks every 50 ms, an instance that answers /health and one whose process is gone
+    // GIVEN a registry that checks every 500 ms (each check given 450 ms, so that a loaded machine does
+    // not fail the live one twice in a row), an instance that answers /health and one whose process is gone
     const live = createServer((incoming, response) => response.writeHead(incoming.url === '/health' ? 200 : 404).end());
     await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve));
     const gone = createServer();
@@ -393,7 +394,7 @@ describe('health checks (what ECS tells Cloud Map about its tasks)', () => {
     let registry: LocalRegistry | undefined;
     let client: ServiceDiscoveryClient | undefined;
     try {
-      registry = await LocalRegistry.start({ services: SERVICES, healthCheck: { intervalMs: 50, timeoutMs: 40 } });
+      registry = await LocalRegistry.start({ services: SERVICES, healthCheck: { intervalMs: 500, timeoutMs: 450 } });
       client = createServiceDiscoveryClient(registry.endpoint, REGION);
       const serviceId = registry.serviceId(NAMESPACE, 'product');
       for (const [instanceId, port] of [['live', (live.address() as AddressInfo).port], ['dead', gonePort]] as const) {
