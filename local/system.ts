@@ -31,7 +31,7 @@ import { cachedBundle, cachedPartsBundle, NODE_MODULES } from './bundle-cache';
 import type { CachedBundle } from './bundle-cache';
 import { LocalGateway } from './gateway';
 import type { LocalTier } from './gateway';
-import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey } from './issuer/dev-issuer';
+import { DEV_AUDIENCE, DEV_ISSUER, devCognitoIssuer, loadOrCreateDevKey } from './issuer/dev-issuer';
 import type { DevKey } from './issuer/dev-issuer';
 import type { PartName, PartOptions } from './part-main';
 import { PhaseLog } from './phases';
@@ -337,7 +337,8 @@ async function startGateway(options: LocalSystemOptions, trusted: TrustedIssuer,
   const routes = options.routes ?? GATEHOUSE_ROUTES;
   const authorizer = createAuthorizerHandler(
     {
-      issuers: [trusted],
+      // With the development issuer, its Cognito-shaped twin too (same keys): both token shapes work locally.
+      issuers: options.issuer === undefined ? [trusted, devCognitoIssuer(trusted.jwksUri)] : [trusted],
       algorithms: AUTHORIZER_DEFAULTS.algorithms,
       clockToleranceSeconds: AUTHORIZER_DEFAULTS.clockToleranceSeconds,
       scopeTable: buildScopeTable(routes),

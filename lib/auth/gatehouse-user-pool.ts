@@ -1,11 +1,12 @@
 import { Duration, Names, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
 import { Construct } from 'constructs';
+import { RESOURCE_SERVER_IDENTIFIER } from '../routes/gatehouse-routes';
 import type { RouteSpec } from '../routes/route-spec';
 import type { JwtIssuer } from './jwt-authorizer';
 
 /** The identifier of the resource server a GatehouseUserPool makes, and so the prefix of its scopes. */
-export const DEFAULT_RESOURCE_SERVER_IDENTIFIER = 'gatehouse';
+export const DEFAULT_RESOURCE_SERVER_IDENTIFIER = RESOURCE_SERVER_IDENTIFIER;
 
 /** Props of {@link GatehouseUserPool}. */
 export interface GatehouseUserPoolProps {

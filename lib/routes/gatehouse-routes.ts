@@ -12,6 +12,12 @@ export const SERVICES = {
   order: 'order',
 } as const;
 
+/**
+ * The identifier of the resource server that holds these scopes in a Cognito user pool: access tokens
+ * name each scope `gatehouse/<scope>`.
+ */
+export const RESOURCE_SERVER_IDENTIFIER = 'gatehouse';
+
 /** The OAuth scopes of Gatehouse's API. */
 export const SCOPES = {
   productsRead: 'products:read',

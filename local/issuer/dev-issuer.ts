@@ -3,6 +3,7 @@
  * minted by `npm run token` verify against the running system), a JWKS endpoint on loopback, and a
  * minting function. For local use only: it signs whatever it is asked to.
  */
+import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
@@ -10,10 +11,29 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
+import type { TrustedIssuer } from '../../lambda/authorizer/config';
+import { RESOURCE_SERVER_IDENTIFIER } from '../../lib/routes/gatehouse-routes';
 
 /** The issuer and audience of development tokens. */
 export const DEV_ISSUER = 'urn:gatehouse:dev-issuer';
 export const DEV_AUDIENCE = 'gatehouse-api';
+
+/**
+ * The second development issuer, whose tokens have the shape of a Cognito user pool's access tokens
+ * (no aud; client_id, token_use `access`, scopes `gatehouse/<scope>`), signed with the same key, so
+ * that the local runtime checks both shapes as the deployed authorizer does.
+ */
+export const DEV_COGNITO_ISSUER = 'urn:gatehouse:dev-cognito';
+/** The app client id of Cognito-shaped development tokens. */
+export const DEV_COGNITO_CLIENT_ID = 'gatehouse-dev-machine-client';
+
+/** The shape of a development token: an OIDC access token with aud, or a Cognito access token. */
+export type DevTokenShape = 'oidc' | 'cognito';
+
+/** The Cognito-shaped development issuer as the authorizer trusts it, its keys at `jwksUri`. */
+export function devCognitoIssuer(jwksUri: string): TrustedIssuer {
+  return { issuer: DEV_COGNITO_ISSUER, clientIds: [DEV_COGNITO_CLIENT_ID], scopePrefix: `${RESOURCE_SERVER_IDENTIFIER}/`, jwksUri };
+}
 
 const KEY_FILE = 'dev-issuer-key.json';
 const ALGORITHM = 'ES256';
@@ -47,6 +67,8 @@ export interface DevTokenClaims {
   readonly scopes: readonly string[];
   /** Lifetime in seconds. */
   readonly ttlSeconds: number;
+  /** @default - 'oidc' */
+  readonly shape?: DevTokenShape;
 }
 
 /** Signs a development access token. */
@@ -54,6 +76,21 @@ export async function mintDevToken(key: DevKey, claims: DevTokenClaims): Promise
   if (claims.sub.length === 0) throw new Error('sub must not be empty');
   if (!(Number.isInteger(claims.ttlSeconds) && claims.ttlSeconds > 0 && claims.ttlSeconds <= 30 * 24 * 3600)) {
     throw new Error(`ttl must be whole seconds from 1 to 2592000 (30 days), got ${claims.ttlSeconds}`);
+  }
+  if (claims.shape === 'cognito') {
+    // As a Cognito user pool signs an access token: no aud, no typ header.
+    return new SignJWT({
+      scope: claims.scopes.map((scope) => `${RESOURCE_SERVER_IDENTIFIER}/${scope}`).join(' '),
+      client_id: DEV_COGNITO_CLIENT_ID,
+      token_use: 'access',
+      jti: randomUUID(),
+    })
+      .setProtectedHeader({ alg: ALGORITHM, kid: key.kid })
+      .setIssuer(DEV_COGNITO_ISSUER)
+      .setSubject(claims.sub)
+      .setIssuedAt()
+      .setExpirationTime(`${claims.ttlSeconds}s`)
+      .sign(key.privateKey);
   }
   return new SignJWT({ scope: claims.scopes.join(' '), client_id: 'gatehouse-dev' })
     .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'at+jwt' })

@@ -105,6 +105,32 @@ export function describeEndToEnd(target: () => Target, options: { readonly local
 
     if (!options.local) return;
 
+    // Only locally: npm start trusts two development issuers, one minting OIDC-shaped tokens (aud) and
+    // one Cognito-shaped access tokens (client_id, token_use, gatehouse/ scopes); AWS trusts what it is configured with.
+    it('runs the order flow with a Cognito-shaped access token, its prefixed scopes mapped to the routes', async () => {
+      const token = await target().token('e2e-machine', ALL_SCOPES, 'cognito');
+      const productId = await createProduct(token, 3);
+      const placed = await placeOrder(token, productId);
+      expect(placed).toMatchObject({ status: 201, body: { status: 'CONFIRMED' } });
+      expect(await call(`orders/${String(placed.body.id)}`, { token })).toMatchObject({ status: 200 });
+      const reader = await target().token('e2e-machine', [SCOPES.productsRead], 'cognito');
+      expect(await call('orders', { token: reader })).toMatchObject({ status: 403, body: { error: { code: 'FORBIDDEN' } } });
+    });
+
+    it("keeps two issuers' alice apart: two customers, neither sees the other's orders", async () => {
+      const fromOidc = await target().token('e2e-alice-twice', ALL_SCOPES, 'oidc');
+      const fromCognito = await target().token('e2e-alice-twice', ALL_SCOPES, 'cognito');
+      const productId = await createProduct(fromOidc, 10);
+      const first = await placeOrder(fromOidc, productId);
+      const second = await placeOrder(fromCognito, productId);
+      expect([first.status, second.status]).toEqual([201, 201]);
+      expect(first.body.customerId).not.toBe(second.body.customerId);
+      expect(await call(`orders/${String(second.body.id)}`, { token: fromOidc })).toMatchObject({ status: 404 });
+      expect(await call(`orders/${String(first.body.id)}`, { token: fromCognito })).toMatchObject({ status: 404 });
+      const listed = await call('orders?limit=100', { token: fromCognito });
+      expect((listed.body.items as { id: string }[]).map((order) => order.id)).not.toContain(first.body.id);
+    });
+
     // Only locally: a deployed stack's tiers belong to its operator, and AWS replaces failed tasks itself.
     it("answers 429 once a tier's burst is spent, and serves again after the refill", async () => {
       const throttled = target().throttled;

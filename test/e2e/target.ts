@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { DEV_ISSUER, loadOrCreateDevKey, mintDevToken } from '../../local/issuer/dev-issuer';
+import type { DevTokenShape } from '../../local/issuer/dev-issuer';
 
 /** A system to test. */
 export interface Target {
@@ -14,8 +15,8 @@ export interface Target {
   readonly apiKey: string;
   /** The key of the smallest tier, and its burst and rate, for the throttling case. */
   readonly throttled: { readonly apiKey: string; readonly burstLimit: number; readonly rateLimit: number } | undefined;
-  /** A token with `scopes` for `sub`. */
-  token(sub: string, scopes: readonly string[]): Promise<string>;
+  /** A token with `scopes` for `sub`; locally of either shape (OIDC with aud, or Cognito's access token). */
+  token(sub: string, scopes: readonly string[], shape?: DevTokenShape): Promise<string>;
   /** The local runtime, to kill a process mid-run and watch it come back; absent against AWS. */
   readonly local?: LocalRuntime;
 }
@@ -59,7 +60,7 @@ export function loadTarget(file: string, env: NodeJS.ProcessEnv = process.env): 
       apiUrl,
       apiKey: String(outputs.ApiKeypro),
       throttled: basic === undefined ? undefined : { apiKey: String(outputs.ApiKeybasic), burstLimit: basic.burstLimit, rateLimit: basic.rateLimit },
-      token: async (sub, scopes) => mintDevToken(await loadOrCreateDevKey(local.stateDir), { sub, scopes, ttlSeconds: 600 }),
+      token: async (sub, scopes, shape) => mintDevToken(await loadOrCreateDevKey(local.stateDir), { sub, scopes, ttlSeconds: 600, ...(shape !== undefined && { shape }) }),
       local: {
         processes: () => (Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Outputs>)[0]?.Local?.processes ?? []),
         registryEndpoint: local.registryEndpoint,

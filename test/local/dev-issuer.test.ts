@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
-import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer, loadOrCreateDevKey } from '../../local/issuer/dev-issuer';
+import { DEV_AUDIENCE, DEV_COGNITO_CLIENT_ID, DEV_COGNITO_ISSUER, DEV_ISSUER, devCognitoIssuer, DevIssuer, loadOrCreateDevKey } from '../../local/issuer/dev-issuer';
 import { MemoryLogger, requestEvent } from '../support/authorizer';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -50,6 +50,25 @@ it('npm run token prints only a token, which the authorizer accepts with its sub
   expect(result).toMatchObject({ principalId: 'bob', context: { scopes: 'orders:read orders:write' } });
   const payload = JSON.parse(Buffer.from(stdout.split('.')[1], 'base64url').toString()) as { exp: number; iat: number };
   expect(payload.exp - payload.iat).toBe(120);
+}, 20_000);
+
+it('npm run token -- --cognito prints a Cognito-shaped access token, which the authorizer accepts next to the other shape', async () => {
+  const { stdout } = await token('--cognito', '--sub', 'machine-1', '--scope', 'orders:read');
+  const payload = JSON.parse(Buffer.from(stdout.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
+  expect(payload).toMatchObject({ iss: DEV_COGNITO_ISSUER, sub: 'machine-1', client_id: DEV_COGNITO_CLIENT_ID, token_use: 'access', scope: 'gatehouse/orders:read' });
+  expect(payload).not.toHaveProperty('aud');
+  const handler = createAuthorizerHandler(
+    {
+      issuers: [{ issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: issuer.jwksUri }, devCognitoIssuer(issuer.jwksUri)],
+      algorithms: AUTHORIZER_DEFAULTS.algorithms,
+      clockToleranceSeconds: 0,
+      scopeTable: buildScopeTable(GATEHOUSE_ROUTES),
+      jwks: AUTHORIZER_DEFAULTS.jwks,
+    },
+    { logger: new MemoryLogger() },
+  );
+  const result = await handler(requestEvent(`Bearer ${stdout.trim()}`));
+  expect(result).toMatchObject({ principalId: `${DEV_COGNITO_ISSUER}#machine-1`, context: { scopes: 'orders:read', clientId: DEV_COGNITO_CLIENT_ID } });
 }, 20_000);
 
 it('refuses a bad --ttl and an unknown flag with a message and exit code 2', async () => {
