@@ -3,7 +3,7 @@
  * path parameters, request bodies, responses with the error body, security, throttles), rendered from
  * the same data the gateway is. Pure: no aws-cdk-lib import, so the local gateway and scripts use it.
  */
-import { GATEWAY_HEADERS } from '../routes/headers';
+import { API_KEY_HEADER, GATEWAY_HEADERS } from '../routes/headers';
 import type { JsonSchema, RouteSpec, RouteThrottle } from '../routes/route-spec';
 import { validateRoutes } from '../routes/route-spec';
 
@@ -52,9 +52,6 @@ export interface OpenApiOptions {
 
 /** The security scheme names of the document. */
 export const OPENAPI_SECURITY = { bearer: 'bearerJwt', apiKey: 'apiKey' } as const;
-
-/** The header API Gateway reads the API key from (apiKeySource HEADER). */
-export const API_KEY_HEADER = 'x-api-key';
 
 /** The extension that carries a route's own throttle (the route spec's `throttle`: requests per second and burst). */
 export const THROTTLE_EXTENSION = 'x-gatehouse-throttle';

@@ -24,3 +24,6 @@ export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
 /** Set on a response that replays the result of an earlier request with the same idempotency key. */
 export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
+
+/** Where clients send their API key when the API reads it from the header (apiKeySource HEADER, API Gateway's name). */
+export const API_KEY_HEADER = 'x-api-key';

@@ -254,6 +254,19 @@ describe('GatewayMonitoring thresholds', () => {
   });
 });
 
+describe('GatewayMonitoring names', () => {
+  it('prefix alarms and the dashboard with namePrefix instead of the stack name', () => {
+    const app = projectApp({ bundle: false });
+    const { stack, props } = monitoredFixture(app);
+    new GatewayMonitoring(stack, 'Monitoring', { ...props, namePrefix: 'shop-prod' });
+    const template = Template.fromStack(stack);
+    const names = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((entry) => entry.Properties.AlarmName as string);
+    expect(names.length).toBe(EXPECTED_ALARMS.length);
+    expect(names.every((name) => name.startsWith('shop-prod-'))).toBe(true);
+    template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shop-prod' });
+  });
+});
+
 describe('GatewayMonitoring with a topic of your own', () => {
   it('sends to it and makes no topic or key', () => {
     const { template } = synth({ topic: true });
