@@ -111,6 +111,8 @@ function collect(project: Project): Entry[] {
   for (const exported of checker.getExportsOfModule(module)) {
     const symbol = (exported.flags & SymbolFlags.Alias) !== 0 ? checker.getAliasedSymbol(exported) : exported;
     const name = exported.name;
+    // As in the declarations (stripInternal): for this repository's own runtime, no part of the package's API.
+    if (symbol.getJsDocTags(checker).some((info) => info.name === 'internal')) continue;
     const doc = symbol.getDocumentationComment(checker);
     if ((symbol.flags & SymbolFlags.Class) !== 0) {
       const { properties, methods } = membersOf(project, symbol);

@@ -54,7 +54,10 @@ export const IDEMPOTENCY_TABLE: TableDefinition = {
   timeToLiveAttribute: 'expiresAt',
 };
 
-/** The CreateTable input for a definition (on-demand), as the local runtime and tests use it. */
+/**
+ * The CreateTable input for a definition (on-demand), as the local runtime and tests use it.
+ * @internal Left out of the package's declarations, whose users have no AWS SDK types.
+ */
 export function createTableInput(table: TableDefinition, tableName: string): CreateTableCommandInput {
   const keys = [table.partitionKey, table.sortKey, ...(table.globalSecondaryIndexes ?? []).flatMap((index) => [index.partitionKey, index.sortKey])];
   const attributes = new Map(keys.filter((key): key is KeyAttribute => key !== undefined).map((key) => [key.name, key.type]));

@@ -130,7 +130,11 @@ describe('the tarball', () => {
     // The packed API.md is the one the build just wrote; the check also fails if the repository's copy was edited by hand.
     await sh(ROOT, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'api-docs.ts'), '--check']);
     const headings = new Set([...fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8').matchAll(/^### (\S+)$/gm)].map((match) => match[1]));
-    const exported = Object.keys(require(path.join(ROOT, 'dist', 'lib', 'index.js')) as Record<string, unknown>);
+    // Every value the package exports and declares (an @internal one is in neither the declarations nor API.md).
+    const declarations = packed.files.filter((file) => file.path.endsWith('.d.ts')).map((file) => fs.readFileSync(path.join(ROOT, file.path), 'utf8')).join('\n');
+    const exported = Object.keys(require(path.join(ROOT, 'dist', 'lib', 'index.js')) as Record<string, unknown>).filter((name) =>
+      new RegExp(`export declare (const|function|class|enum) ${name}\\b`).test(declarations),
+    );
     expect(exported.length).toBeGreaterThan(10);
     expect(exported.filter((name) => !headings.has(name))).toEqual([]);
     for (const name of ['JwtAuthorizerProps', 'MicroserviceProps', 'MicroservicesGatewayProps', 'RouteSpec']) expect(headings).toContain(name);
@@ -200,13 +204,15 @@ describe.each([
   });
 
   if (language === 'typescript') {
-    it('type-checks with strict and noUncheckedIndexedAccess on', async () => {
+    it('type-checks with strict and noUncheckedIndexedAccess on, and with our declarations checked too (skipLibCheck off)', async () => {
       const tsconfigPath = path.join(app, 'tsconfig.json');
       const tsconfig = JSON.parse(fs.readFileSync(tsconfigPath, 'utf8')) as { compilerOptions: Record<string, unknown> };
       expect(tsconfig.compilerOptions.strict).toBe(true);
       tsconfig.compilerOptions.noUncheckedIndexedAccess = true;
       fs.writeFileSync(tsconfigPath, JSON.stringify(tsconfig, null, 2));
       await sh(app, 'npx', ['tsc', '--noEmit']);
+      // cdk init skips checking libraries' declarations; an app that does not must still compile against ours.
+      await sh(app, 'npx', ['tsc', '--noEmit', '--skipLibCheck', 'false']);
     }, STEP_TIMEOUT_MS);
   }
 
