@@ -75,3 +75,43 @@ describe("a team's stack", () => {
     );
   });
 });
+
+describe("a team's service in a stack of its own, behind a gateway in another", () => {
+  it('synthesizes both stacks without a cycle: the API stack imports the ALB, and holds the VPC link rules', () => {
+    const app = projectApp({ bundle: false });
+    const env = { account: '123456789012', region: 'eu-west-1' };
+    const services = new Stack(app, 'Services', { env });
+    const network = new GatehouseNetwork(services, 'Network');
+    const billing = new Microservice(services, 'BillingService', {
+      serviceName: 'billing',
+      entry: path.join(__dirname, 'fixtures', 'billing', 'server.ts'),
+      cluster: new ecs.Cluster(services, 'Cluster', { vpc: network.vpc }),
+      registry: new ServiceRegistry(services, 'Registry', { vpc: network.vpc }),
+      listener: network.listener,
+      listenerPriority: 90,
+    });
+    const api = new Stack(app, 'Api', { env });
+    const authorizer = new JwtAuthorizer(api, 'Jwt', { issuers: [{ issuer: 'https://login.example.com', audience: 'billing-api' }] });
+    const gateway = new MicroservicesGateway(api, 'Gateway', { authorizer, loadBalancer: network.loadBalancer });
+    gateway.addService('billing', billing);
+    gateway.addRoutes(ROUTES);
+
+    // cdk.json makes cross-stack references weak: a stack output read with Fn::GetStackOutput.
+    const fromServices = { 'Fn::GetStackOutput': expect.objectContaining({ StackName: 'Services' }) };
+    const apiTemplate = Template.fromStack(api);
+    const servicesTemplate = Template.fromStack(services);
+    expect(api.dependencies.map((stack) => stack.stackName)).toEqual(['Services']);
+    expect(services.dependencies).toEqual([]);
+    for (const method of methodsOf(apiTemplate).values()) {
+      expect(method).toMatchObject({ Integration: { ConnectionType: 'VPC_LINK', IntegrationTarget: fromServices } });
+    }
+    apiTemplate.resourceCountIs('AWS::ApiGatewayV2::VpcLink', 1);
+    apiTemplate.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 80, ToPort: 80, GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Services' }) } });
+    apiTemplate.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 80, ToPort: 80, DestinationSecurityGroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Services' }) } });
+    servicesTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+      Priority: 90,
+      Transforms: [{ Type: 'url-rewrite', UrlRewriteConfig: { Rewrites: [{ Regex: '^/v1(/.*)$', Replace: '$1' }] } }],
+    });
+  });
+});
+

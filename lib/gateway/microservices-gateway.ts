@@ -419,7 +419,8 @@ export class MicroservicesGateway extends Construct {
         allowAllOutbound: false,
       }),
     );
-    this.loadBalancer.connections.allowFrom(securityGroup, ec2.Port.tcp(this.listenerPort), 'API Gateway VPC link to the services listener');
+    // From the link's side, so that with the ALB in another stack both rules live in this one (no cycle).
+    securityGroup.connections.allowTo(this.loadBalancer, ec2.Port.tcp(this.listenerPort), 'API Gateway VPC link to the services listener');
     const vpcLink = new apigwv2.VpcLink(this, 'VpcLink', {
       vpc,
       subnets: subnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
