@@ -85,15 +85,22 @@ function membersOf(project: Project, symbol: TsSymbol): { properties: Member[]; 
   return { properties, methods };
 }
 
-function constructorSignature(checker: Checker, name: string, symbol: TsSymbol): string {
+function constructorSignature(project: Project, name: string, symbol: TsSymbol): string {
+  const checker = project.checker;
   const type = checker.getTypeOfSymbol(symbol);
   const signature = type === undefined ? undefined : checker.getSignaturesOfType(type, SignatureKind.Construct)[0];
   if (signature === undefined) return `new ${name}()`;
-  const parameters = signature.getParameters().map((parameter) => {
-    const parameterType = checker.getTypeOfSymbol(parameter);
-    return `${parameter.name}${(parameter.flags & SymbolFlags.Optional) !== 0 ? '?' : ''}: ${parameterType === undefined ? 'unknown' : checker.typeToString(parameterType)}`;
-  });
-  return `new ${name}(${parameters.join(', ')})`;
+  return `new ${name}(${signature.getParameters().map((parameter) => parameterText(project, parameter)).join(', ')})`;
+}
+
+/** `name: Type`, or `name?: Type` for a parameter that is optional or has a default (`props = {}`). */
+function parameterText(project: Project, parameter: TsSymbol): string {
+  const declaration = parameter.declarations[0]?.resolve(project);
+  const source = declaration === undefined ? '' : declaration.getSourceFile().text.slice(declaration.pos, declaration.end);
+  const optional = (parameter.flags & SymbolFlags.Optional) !== 0 || /^[^:=]*\?\s*:|=(?!>)/.test(source);
+  const type = project.checker.getTypeOfSymbol(parameter);
+  const typeText = type === undefined ? 'unknown' : project.checker.typeToString(type);
+  return `${parameter.name}${optional ? '?' : ''}: ${optional ? typeText.replace(/ \| undefined$/, '') : typeText}`;
 }
 
 function isConstruct(checker: Checker, symbol: TsSymbol): boolean {
@@ -121,7 +128,7 @@ function collect(project: Project): Entry[] {
         name,
         kind: construct ? 'construct' : 'class',
         doc,
-        signature: constructorSignature(checker, name, symbol),
+        signature: constructorSignature(project, name, symbol),
         // Construct's own `node` is on every construct; listing it on each says nothing.
         properties: properties.filter((property) => !(construct && property.name === 'node')),
         methods,
@@ -133,10 +140,7 @@ function collect(project: Project): Entry[] {
       const type = checker.getTypeOfSymbol(symbol);
       const signature = type === undefined ? undefined : checker.getSignaturesOfType(type, SignatureKind.Call)[0];
       const returns = signature === undefined ? undefined : checker.getReturnTypeOfSignature(signature);
-      const parameters = (signature?.getParameters() ?? []).map((parameter) => {
-        const parameterType = checker.getTypeOfSymbol(parameter);
-        return `${parameter.name}${(parameter.flags & SymbolFlags.Optional) !== 0 ? '?' : ''}: ${parameterType === undefined ? 'unknown' : checker.typeToString(parameterType)}`;
-      });
+      const parameters = (signature?.getParameters() ?? []).map((parameter) => parameterText(project, parameter));
       entries.push({ name, kind: 'function', doc, signature: `${name}(${parameters.join(', ')}): ${returns === undefined ? 'unknown' : checker.typeToString(returns)}`, properties: [], methods: [] });
     } else if ((symbol.flags & SymbolFlags.Variable) !== 0) {
       const type = checker.getTypeOfSymbol(symbol);
