@@ -155,6 +155,7 @@ export class GatewayStack extends Stack {
         tables: [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE].map((definition) => ({ name: definition.id, table: this.tables.table(definition.id) })),
         ...GatewayMonitoring.optionsFromSettings(this, config.monitoring),
       });
+      new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Where the alarms go: subscribe the on-call pager or mailbox to this SNS topic' });
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.gateway.api.url, description: 'The base URL of the API' });

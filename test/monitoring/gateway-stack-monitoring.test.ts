@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { readGatehouseConfig } from '../../lib/config';
 import { GatewayStack } from '../../lib/gateway-stack';
@@ -50,6 +51,7 @@ describe('GatewayStack monitoring, by default', () => {
     for (const tier of tiers) expect(names).toContain(`Gatehouse-Api429-Tier-${tier}-Warning`);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     expect(stack.monitoring).toBeDefined();
+    template.hasOutput('AlarmTopicArn', { Value: { Ref: stack.getLogicalId(stack.monitoring!.alarmTopic.node.defaultChild as CfnElement) } });
   });
 
   it("puts the metric filters on the stack's own log groups", () => {
@@ -82,12 +84,14 @@ describe('GatewayStack monitoring settings', () => {
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
     template.resourceCountIs('AWS::SNS::Topic', 0);
     expect(stack.monitoring).toBeUndefined();
+    expect(Object.keys(template.findOutputs('AlarmTopicArn'))).toEqual([]);
   });
 
   it('send to the topic named by alarmTopicArn, and take thresholds, the latency in milliseconds', () => {
     const arn = 'arn:aws:sns:eu-west-1:123456789012:on-call';
     const template = Template.fromStack(synth({ alarmTopicArn: arn, thresholds: { apiLatencyP99Ms: 800, serviceCpuPercent: 65 } }).stack);
     template.resourceCountIs('AWS::SNS::Topic', 0);
+    template.hasOutput('AlarmTopicArn', { Value: arn });
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties);
     expect(alarms.every((alarm) => JSON.stringify(alarm.AlarmActions) === JSON.stringify([arn]))).toBe(true);
     expect(alarms.find((alarm) => alarm.AlarmName === 'Gatehouse-Api-Latency-P99-Warning')?.Threshold).toBe(800);
