@@ -59,6 +59,17 @@ export function sdkOptions(fallbackMs = 5_000): { abortSignal: AbortSignal } {
   return { abortSignal: deadline === undefined ? AbortSignal.timeout(fallbackMs) : deadline.signal() };
 }
 
+/**
+ * Options for a write whose answer may have to be read back: it is cut off early enough (a quarter of
+ * what is left, at most `keepMs`) that the read-back still has time before the deadline.
+ */
+export function sdkWriteOptions(keepMs = 500, fallbackMs = 5_000): { abortSignal: AbortSignal } {
+  const deadline = currentDeadline();
+  if (deadline === undefined) return { abortSignal: AbortSignal.timeout(fallbackMs) };
+  const remaining = deadline.remainingMs();
+  return { abortSignal: deadline.signal(remaining - Math.min(keepMs, Math.floor(remaining / 4))) };
+}
+
 /** Whether an error means the call ran out of time or was cut off, so its outcome is unknown. */
 export function isTimeout(error: unknown): boolean {
   // Not `instanceof Error`: the DOMException an AbortSignal rejects with is none in Node 20.

@@ -16,7 +16,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ORDERS_BY_CUSTOMER_INDEX } from '../../lib/data/tables';
-import { isRetryable, sdkOptions } from '../common/deadline';
+import { isRetryable, sdkOptions, sdkWriteOptions } from '../common/deadline';
 import type { Money, PricedItem } from '../common/items';
 import type { Page, PageRequest } from '../common/pagination';
 import { encodeCursor } from '../common/pagination';
@@ -69,7 +69,7 @@ export class OrderStore {
    */
   async claim(record: OrderRecord): Promise<boolean> {
     try {
-      await this.db.send(new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(id)' }), sdkOptions());
+      await this.db.send(new PutCommand({ TableName: this.tableName, Item: record, ConditionExpression: 'attribute_not_exists(id)' }), sdkWriteOptions());
       return true;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) && !isRetryable(error)) throw error;
@@ -163,7 +163,7 @@ export class OrderStore {
    */
   private async conditional(command: UpdateCommand | DeleteCommand, landed: (current: OrderRecord | undefined) => boolean, id: string): Promise<{ applied: boolean; current?: OrderRecord }> {
     try {
-      await this.db.send(command, sdkOptions());
+      await this.db.send(command, sdkWriteOptions());
       return { applied: true };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException) && !isRetryable(error)) throw error;

@@ -49,7 +49,7 @@ export interface PlaceOrderDeps {
   readonly warn: (fields: Record<string, unknown>, message: string) => void;
   /** How long a request holds its order before another may take over, in ms; longer than the request deadline. @default - 15000 */
   readonly leaseMs?: number;
-  /** Time kept back from the reserve call for confirming and answering, in ms. @default - 1500 */
+  /** Time kept back from the reserve call for confirming and answering, in ms. @default - 1500, or a fifth of the budget if less */
   readonly confirmReserveMs?: number;
   /** @default - 50 */
   readonly pollMs?: number;
@@ -109,7 +109,7 @@ async function fulfil(deps: PlaceOrderDeps, request: PlaceOrderRequest, held: Or
   let lines: PricedItem[];
   try {
     // Keep time back to confirm: a reservation that cannot be confirmed in time is wasted.
-    const reserveBy = new Deadline(deadline.at - (deps.confirmReserveMs ?? 1_500));
+    const reserveBy = new Deadline(deadline.at - (deps.confirmReserveMs ?? Math.min(1_500, Math.floor(deadline.remainingMs() / 5))));
     lines = await withDeadline(reserveBy, () => deps.products.reserve(held.id, request.items, held.leaseToken, request.requestId));
   } catch (error) {
     // A refusal reserved nothing (the product service released any partial reservation itself); any
@@ -135,21 +135,34 @@ async function fulfil(deps: PlaceOrderDeps, request: PlaceOrderRequest, held: Or
     // a retry with the same key finds it confirmed, or takes the lease over once it runs out.
     throw new ServiceError('DEPENDENCY_UNAVAILABLE', 'the order could not be confirmed in time; retry with the same Idempotency-Key', { cause: error });
   }
-  const order = outcome.current === undefined ? undefined : toOrder(outcome.current);
+  const current = outcome.current;
+  if (!outcome.confirmed && current?.status === 'PENDING' && current.leaseToken === held.leaseToken) {
+    // Read back still ours and PENDING: the confirm did not land. Give the order up first, so that a
+    // confirm still on its way can no longer land, and only then the stock.
+    if (await deps.orders.abandon(held).catch(() => false)) {
+      await giveBack(deps, request, held, productIds);
+      throw new ServiceError('DEPENDENCY_UNAVAILABLE', 'the order could not be confirmed in time; retry with the same Idempotency-Key');
+    }
+    const landed = toOrder((await deps.orders.record(held.id)) ?? held);
+    if (landed === undefined) throw new ServiceError('DEPENDENCY_UNAVAILABLE', 'the order could not be confirmed in time; retry with the same Idempotency-Key');
+    return { order: landed, replayed: false, after: commitAfter(deps, request, landed, productIds) };
+  }
+  const order = current === undefined ? undefined : toOrder(current);
   if (order === undefined) {
     // Our lease was taken over (we stalled past it) or fenced by the sweeper: its new holder owns the
     // order and the stock now; ours to give back is nothing.
     throw new ServiceError('IDEMPOTENCY_IN_PROGRESS', 'this order was taken over by another request with the same Idempotency-Key; retry with it to get the order');
   }
-  return {
-    order,
-    replayed: !outcome.confirmed,
-    after: async () => {
-      await withDeadline(Deadline.in(5_000), () => deps.products.commit(order.id, productIds, request.requestId)).catch((error: unknown) => {
-        // The stock stays taken either way; the sweeper commits what is left.
-        deps.warn({ orderId: order.id, error: error instanceof Error ? error.message : String(error) }, 'could not commit reservations; the sweeper will');
-      });
-    },
+  return { order, replayed: !outcome.confirmed, after: commitAfter(deps, request, order, productIds) };
+}
+
+/** The commit of a confirmed order's reservations, to run after the answer; it never throws. */
+function commitAfter(deps: PlaceOrderDeps, request: PlaceOrderRequest, order: Order, productIds: readonly string[]): () => Promise<void> {
+  return async () => {
+    await withDeadline(Deadline.in(5_000), () => deps.products.commit(order.id, productIds, request.requestId)).catch((error: unknown) => {
+      // The stock stays taken either way; the sweeper commits what is left.
+      deps.warn({ orderId: order.id, error: error instanceof Error ? error.message : String(error) }, 'could not commit reservations; the sweeper will');
+    });
   };
 }
 

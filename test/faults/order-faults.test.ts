@@ -54,6 +54,20 @@ describe('a dependency that stalls', () => {
     await audit(harness, new Map([[a, 10]]), [placed, retried]);
   }, 30_000);
 
+  it('the confirm stalls but the order reads back as still ours: given up at once (order, then stock), and the key works again', async () => {
+    const a = await harness.createProduct(10);
+    const key = freshKey();
+    harness.dbProxy.inject('stall', confirmWrite(), 1_000);
+    const placed = await harness.place('stall-4', key, [{ productId: a, quantity: 2 }]);
+    expect(placed.response).toMatchObject({ status: 503, body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } } });
+    // Before any sweep: the stock is back.
+    expect(await harness.product.store.ledger(a)).toMatchObject({ stock: 10, reserved: 0 });
+    harness.dbProxy.heal();
+    const retried = await harness.place('stall-4', key, [{ productId: a, quantity: 2 }]);
+    expect(retried.response.status).toBe(201);
+    await audit(harness, new Map([[a, 10]]), [placed, retried]);
+  }, 30_000);
+
   it('DynamoDB stalls on every call: 503 inside the deadline, nothing lost once the sweeper has run', async () => {
     const a = await harness.createProduct(10);
     harness.dbProxy.inject('stall', on(orders(), 'UpdateItem'), 1_000);

@@ -29,7 +29,7 @@ afterAll(async () => {
   if (orderFile !== undefined) fs.rmSync(path.dirname(orderFile), { recursive: true, force: true });
 }, 60_000);
 
-async function startOrderProcess(): Promise<ServiceProcess> {
+async function startOrderProcess(env: Record<string, string> = {}): Promise<ServiceProcess> {
   const service = await startProcess(orderFile!, {
     [SERVICE_ENV.port]: '0',
     [SERVICE_ENV.host]: '127.0.0.1',
@@ -44,6 +44,7 @@ async function startOrderProcess(): Promise<ServiceProcess> {
     // Swept by the test, with a clock past the leases, instead of on an interval.
     [SERVICE_ENV.sweepIntervalMs]: '0',
     [SERVICE_ENV.shutdownTimeoutMs]: '20000',
+    ...env,
   });
   running.push(service);
   return service;
@@ -94,4 +95,24 @@ it('SIGTERM with orders in flight: every one of them is answered, the process ex
   expect(placed.map((entry) => entry.response.status)).toEqual(Array(20).fill(201));
   expect(await service.exited).toBe(0);
   await audit(harness, new Map(productIds.map((id) => [id, 40])), placed);
+}, 60_000);
+
+it('the sweeper runs on its own in the order process (SWEEP_INTERVAL_MS): an order left unknown is released after its lease', async () => {
+  const a = await harness.createProduct(10);
+  // A short deadline and lease, and a sweep every 100 ms.
+  const service = await startOrderProcess({ [SERVICE_ENV.requestDeadlineMs]: '1500', [SERVICE_ENV.orderLeaseMs]: '2000', [SERVICE_ENV.sweepIntervalMs]: '100' });
+  // The confirm and every read-back of the order stall: the request cannot know, and gives nothing back.
+  harness.dbProxy.inject('stall', confirmOf, 1_000);
+  harness.dbProxy.inject('stall', (call) => call.operation === 'GetItem' && call.body.includes(`"TableName":"${harness.ordersTable}`), 1_000);
+  const [placed] = await Promise.all(placeMany(service.url, 1, [a], 'swept'));
+  expect(placed.response.status).toBe(503);
+  expect((await harness.product.store.ledger(a))?.reserved).toBe(1);
+  const callsBefore = harness.dbProxy.calls.length;
+  harness.dbProxy.heal();
+  // The process's own sweeper fences the order once its lease is over, releases the stock, then
+  // deletes the order: wait for that delete (an event, not a time), by which the release is done.
+  await harness.dbProxy.when(() => harness.dbProxy.calls.slice(callsBefore).some((call) => call.operation === 'DeleteItem' && call.body.includes(`"TableName":"${harness.ordersTable}`)));
+  expect(await harness.product.store.ledger(a)).toMatchObject({ stock: 10, reserved: 0 });
+  service.child.kill('SIGTERM');
+  expect(await service.exited).toBe(0);
 }, 60_000);
