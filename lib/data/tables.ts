@@ -37,7 +37,10 @@ export const PRODUCTS_TABLE: TableDefinition = {
 /** The index of a customer's orders, newest first. */
 export const ORDERS_BY_CUSTOMER_INDEX = 'byCustomer';
 
-/** Orders (order service): by id, and by customer newest first. */
+/**
+ * Orders (order service): by id, and by customer newest first. Each item is also the order's
+ * idempotency record and lease; a PENDING order has no `createdAt`, so the index holds only confirmed ones.
+ */
 export const ORDERS_TABLE: TableDefinition = {
   id: 'orders',
   partitionKey: { name: 'id', type: 'S' },
@@ -46,7 +49,11 @@ export const ORDERS_TABLE: TableDefinition = {
   ],
 };
 
-/** Idempotency keys of order placement (order service), kept for a day. */
+/**
+ * Idempotency keys of order placement, kept for a day. The order service no longer uses it: an order's
+ * own item is its idempotency record (its id derives from the customer and the key), so that the lease
+ * can fence the order's writes. Kept while the stack still provisions it (a retained table).
+ */
 export const IDEMPOTENCY_TABLE: TableDefinition = {
   id: 'idempotency',
   partitionKey: { name: 'customerId', type: 'S' },
