@@ -266,7 +266,7 @@ describe('with no issuers configured (the cdk.json as shipped)', () => {
     expect(client.Properties).not.toHaveProperty('ClientSecret');
     const server = logicalId(pool.resourceServer);
     expect(client.Properties.AllowedOAuthScopes).toEqual(Object.values(SCOPES).sort().map((scope) => ({ 'Fn::Join': ['', [{ Ref: server }, `/${scope}`]] })));
-    expect(client.Properties.ExplicitAuthFlows ?? []).not.toContain('ALLOW_USER_PASSWORD_AUTH');
+    expect(client.Properties.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
     // A Cognito domain prefix is unique in the region across accounts: the account id is in it.
     template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: Match.stringLikeRegexp('^gatehouse-123456789012-[a-z0-9-]+$') });
   });

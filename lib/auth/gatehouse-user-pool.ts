@@ -97,6 +97,9 @@ export class GatehouseUserPool extends Construct {
       enableTokenRevocation: true,
       preventUserExistenceErrors: true,
     });
+    // No user sign-in flow: without this Cognito enables SRP and custom auth on the client by default.
+    // The refresh-token flow stays, as Cognito requires it in any list (client credentials issue no refresh token).
+    (this.machineClient.node.defaultChild as cognito.CfnUserPoolClient).explicitAuthFlows = ['ALLOW_REFRESH_TOKEN_AUTH'];
     this.tokenEndpoint = `${this.domain.baseUrl()}/oauth2/token`;
     this.oauthScopes = scopeNames.map((scopeName) => `${identifier}/${scopeName}`);
     // The iss of the pool's tokens, as Cognito's "Verifying a JSON Web Token" gives it, built from the
