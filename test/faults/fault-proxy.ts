@@ -36,6 +36,8 @@ interface Rule {
 export class FaultProxy {
   /** Calls seen, in order. */
   readonly calls: ProxiedCall[] = [];
+  /** Calls whose answer came back from the target (whether or not it reached the caller). */
+  readonly answered: ProxiedCall[] = [];
   /** Faults applied, in order. */
   readonly applied: { readonly fault: Fault; readonly call: ProxiedCall }[] = [];
   private readonly rules: Rule[] = [];
@@ -126,26 +128,35 @@ export class FaultProxy {
           outgoing.once('close', () => this.stalled.delete(outgoing));
           return;
         case 'hold':
-          this.held.push(() => this.forward(incoming, outgoing, body, false));
+          this.held.push(() => this.forward(incoming, outgoing, body, false, call));
           return;
         case 'error':
           outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
           outgoing.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected fault', error: { code: 'INTERNAL', message: 'injected fault' } }));
           return;
         default:
-          this.forward(incoming, outgoing, body, rule?.fault === 'drop-response');
+          this.forward(incoming, outgoing, body, rule?.fault === 'drop-response', call);
       }
     });
   }
 
-  private forward(incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer, drop: boolean): void {
+  private forward(incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer, drop: boolean, call: ProxiedCall): void {
     const forwarded = httpRequest(
       { hostname: this.target.hostname, port: this.target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: this.target.host } },
       (answer) => {
+        answer.once('end', () => {
+          this.answered.push(call);
+          this.notify();
+        });
         if (drop) {
           // The call took effect; its answer is lost.
           answer.resume();
           answer.once('end', () => outgoing.destroy());
+          return;
+        }
+        if (outgoing.destroyed) {
+          // The caller gave up while the call was held: it still took effect.
+          answer.resume();
           return;
         }
         outgoing.writeHead(answer.statusCode ?? 502, answer.headers);

@@ -150,6 +150,25 @@ describe('a dependency that fails', () => {
   }, 30_000);
 });
 
+describe('a reserve that arrives late', () => {
+  it('delivered after its request gave up and gave the order up: the stock it takes is released by the sweeper', async () => {
+    const a = await harness.createProduct(10);
+    const heldBefore = harness.productProxy.applied.length;
+    harness.productProxy.inject('hold', (call) => call.method === 'PUT', 2);
+    const placed = await harness.place('late-1', freshKey(), [{ productId: a, quantity: 3 }]);
+    expect(placed.response.status).toBe(503);
+    expect(harness.productProxy.applied.length).toBeGreaterThan(heldBefore);
+    // Now the held reserve reaches the product service (whose budget counts from its arrival).
+    const answeredBefore = harness.productProxy.answered.length;
+    harness.productProxy.releaseHeld();
+    await harness.productProxy.when(() => harness.productProxy.answered.length > answeredBefore);
+    const ledger = await harness.product.store.ledger(a);
+    // It took stock for an order that is gone, so the reservation is nobody's: the audit's sweep must release it.
+    expect(ledger).toMatchObject({ stock: 7, reserved: 3 });
+    await audit(harness, new Map([[a, 10]]), [placed]);
+  }, 30_000);
+});
+
 describe('a lease that runs out', () => {
   it('leak (a): a holder stalled past its lease cannot confirm or commit once a retry took over; the stock is taken once', async () => {
     const a = await harness.createProduct(10);
