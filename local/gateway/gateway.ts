@@ -270,12 +270,13 @@ class Exchange {
       }
     }
     const status = response.statusCode;
-    if (this.hop.log !== undefined) {
-      this.hop.log({ ...fields, ...this.gate, status, completed: response.writableFinished, ms: Math.round((performance.now() - this.started) * 100) / 100 });
-    } else if (status >= 500 && fields.upstreamStatus === undefined) {
-      // Without a `log` option, the gateway's own 5xx answers still reach stderr: none goes unrecorded.
-      console.error(`local gateway: ${JSON.stringify({ ...fields, ...this.gate, status })}`);
-    }
+    const { log } = this.hop;
+    // Without a `log` option, the gateway's own 5xx answers still reach stderr (none goes unrecorded),
+    // and no line is built for anything else.
+    if (log === undefined && (status < 500 || fields.upstreamStatus !== undefined)) return;
+    const line = { ...fields, ...this.gate, status, completed: response.writableFinished, ms: Math.round((performance.now() - this.started) * 100) / 100 };
+    if (log !== undefined) log(line);
+    else console.error(`local gateway: ${JSON.stringify(line)}`);
   }
 
   private failed(error: unknown): void {
