@@ -155,6 +155,21 @@ describe('the tarball', () => {
     expect(fs.readFileSync(fromSource ?? '').equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'authorizer', 'index.mjs')))).toBe(true);
   }, STEP_TIMEOUT_MS);
 
+  it('fails at synth with both paths and the build command when a build left out the authorizer bundle', () => {
+    // The compiled module alone, in a layout with neither the source nor dist/assets/ around it.
+    // Under the repository, so that aws-cdk-lib resolves from its node_modules; outside dist/lib, so it is never packed.
+    const layout = fs.mkdtempSync(path.join(ROOT, 'dist', 'no-bundle-'));
+    const auth = path.join(layout, 'lib', 'auth');
+    try {
+      fs.mkdirSync(auth, { recursive: true });
+      fs.copyFileSync(path.join(ROOT, 'dist', 'lib', 'auth', 'authorizer-code.js'), path.join(auth, 'authorizer-code.js'));
+      const { authorizerCode } = require(path.join(auth, 'authorizer-code.js')) as { authorizerCode: () => unknown };
+      expect(() => authorizerCode()).toThrow(/the authorizer's code is missing: neither its source .*lambda\/authorizer\/index\.ts nor its prebuilt bundle .*assets\/authorizer\/index\.mjs exists; .*npm run build/);
+    } finally {
+      fs.rmSync(layout, { recursive: true, force: true });
+    }
+  });
+
   it('depends on nothing that only runs inside Lambda or a container; aws-cdk-lib and constructs are peers, esbuild an optional one', () => {
     // Bundled into the assets, never loaded at synth.
     const runtimeOnly = /^(@aws-sdk\/|@smithy\/|fastify|ajv|jose|esbuild|dynalite)/;
