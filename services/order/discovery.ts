@@ -77,7 +77,8 @@ export class InstanceDirectory {
       this.stats.cacheHits += 1;
       return this.known;
     }
-    if (this.known !== undefined && now < this.nextCallAt) {
+    // Backing off after a failure only while something is known: an empty list is no answer to serve.
+    if (this.known !== undefined && this.known.length > 0 && now < this.nextCallAt) {
       this.stats.staleServed += 1;
       return this.known;
     }

@@ -123,3 +123,29 @@ it('answers DEPENDENCY_UNAVAILABLE when Cloud Map knows no healthy instance', as
   cloudMap.instances = [];
   await expect(directory(cloudMap, { now: 0 }).withFailover(async () => 'x', () => undefined)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
 });
+
+it('once every instance is gone, a failed Cloud Map call does not leave it serving the empty list during the back-off', async () => {
+  const cloudMap = new ScriptedCloudMap();
+  cloudMap.instances = [{ id: 'only', port: 1001 }];
+  const clock = { now: 0 };
+  const products = directory(cloudMap, clock);
+  await expect(products.withFailover(async () => Promise.reject(new Error('reset')), () => 'gone')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  cloudMap.failWith = new RequestLimitExceeded({ message: 'slow down', $metadata: {} });
+  await expect(products.instances()).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  // Still inside the back-off after that failure, but Cloud Map answers again: ask it.
+  cloudMap.failWith = undefined;
+  expect((await products.instances()).map((instance) => instance.id)).toEqual(['only']);
+});
+
+it('serves the last answer when Cloud Map stalls, after waiting only briefly for the refresh', async () => {
+  const cloudMap = new ScriptedCloudMap();
+  const clock = { now: 0 };
+  const products = new InstanceDirectory({ client: cloudMap, namespace: 'gatehouse.local', service: 'product', ttlMs: 1_000, staleWaitMs: 10, now: () => clock.now });
+  const first = await products.instances();
+  let stalled = (): void => undefined;
+  cloudMap.send = (() => new Promise<unknown>((resolve) => (stalled = () => resolve({ Instances: [] })))) as unknown as Pick<ServiceDiscoveryClient, 'send'>['send'];
+  clock.now = 1_001;
+  expect(await products.instances()).toEqual(first);
+  expect(products.stats.staleServed).toBe(1);
+  stalled();
+});
