@@ -115,6 +115,7 @@ class Attempts implements Forwarding {
   readonly outcome: Promise<UpstreamOutcome>;
   // Set by the promise's executor, which runs at once.
   private settle: ((outcome: UpstreamOutcome) => void) | undefined;
+  private crash: ((error: unknown) => void) | undefined;
   private settled = false;
   private readonly timer: NodeJS.Timeout;
   private order: readonly string[] = [];
@@ -122,8 +123,9 @@ class Attempts implements Forwarding {
   private inFlight: ClientRequest | undefined;
 
   constructor(private readonly pool: Pool, private readonly request: UpstreamRequest) {
-    this.outcome = new Promise((resolve) => {
+    this.outcome = new Promise((resolve, reject) => {
       this.settle = resolve;
+      this.crash = reject;
     });
     // The deadline covers finding the instances too: a registry that hangs must not hang the request.
     this.timer = setTimeout(() => this.stop({ kind: 'timeout', attempts: this.attempts, ...(this.attempts > 0 && { instance: this.order[this.attempts - 1] }) }), pool.timeoutMs);
@@ -133,10 +135,12 @@ class Attempts implements Forwarding {
     } catch (error) {
       instances = Promise.reject(error);
     }
-    instances.then(
-      (found) => this.start(found),
-      (error: unknown) => this.finish({ kind: 'unreachable', attempts: 0, detail: `resolving ${request.service} failed: ${error instanceof Error ? error.message : String(error)}` }),
-    );
+    instances
+      .then(
+        (found) => this.start(found),
+        (error: unknown) => void this.finish({ kind: 'unreachable', attempts: 0, detail: `resolving ${request.service} failed: ${error instanceof Error ? error.message : String(error)}` }),
+      )
+      .catch((error: unknown) => this.fail(error));
   }
 
   abandon(): void {
@@ -164,18 +168,26 @@ class Attempts implements Forwarding {
       return;
     }
     const { request } = this;
-    const outgoing = httpRequest({
-      agent: this.pool.agent,
-      hostname: target.hostname,
-      port: target.port,
-      method: request.method,
-      path: `${target.pathPrefix}${request.pathAndQuery}`,
-      headers: request.headers(target.host),
-    });
+    let outgoing: ClientRequest;
+    try {
+      outgoing = httpRequest({
+        agent: this.pool.agent,
+        hostname: target.hostname,
+        port: target.port,
+        method: request.method,
+        path: `${target.pathPrefix}${request.pathAndQuery}`,
+        headers: request.headers(target.host),
+      });
+    } catch (error) {
+      // Called from an event listener on a retry, where a throw would end the process.
+      this.fail(error);
+      return;
+    }
     this.inFlight = outgoing;
     outgoing.once('response', (response: IncomingMessage) => {
       this.inFlight = undefined;
-      this.finish({ kind: 'response', response, instance, attempts });
+      // Settled already (cannot happen while the request is in flight, but an unread answer would hold its socket).
+      if (!this.finish({ kind: 'response', response, instance, attempts })) response.destroy();
     });
     // `on`, not `once`: a socket can fail again after the answer began, and an unheard error would crash the process.
     outgoing.on('error', (error: NodeJS.ErrnoException) => {
@@ -202,6 +214,19 @@ class Attempts implements Forwarding {
     const outgoing = this.inFlight;
     this.inFlight = undefined;
     outgoing?.destroy();
+  }
+
+  /**
+   * What http.request throws (a header value Node refuses, such as a principal outside Latin-1) is the
+   * gateway's failure, not the service's: the outcome rejects, and the edge answers 500.
+   */
+  private fail(error: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.timer);
+    this.inFlight?.destroy();
+    this.inFlight = undefined;
+    this.crash?.(error);
   }
 
   private finish(outcome: UpstreamOutcome): boolean {

@@ -12,11 +12,13 @@ import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import { API_KEY_HEADER, LocalGateway } from '../../local/gateway';
 
 const KEY = 'hop-key-0123456789abcdefghijk';
-const ALLOW_ALL: APIGatewayAuthorizerResult = {
-  principalId: 'alice',
+// The caller the authorizer names; a test may change it.
+let principalId = 'alice';
+const allowAll = (): APIGatewayAuthorizerResult => ({
+  principalId,
   policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: '*' }] },
   context: { scopes: Object.values(SCOPES).join(' ') },
-};
+});
 
 let handle: (request: IncomingMessage, response: ServerResponse) => void = () => undefined;
 let service: Server | undefined;
@@ -33,7 +35,7 @@ beforeAll(async () => {
     stageName: 'v1',
     tiers: [{ name: 'hop', rateLimit: 10_000, burstLimit: 10_000, apiKeys: [KEY] }],
     stageThrottle: { rateLimit: 10_000, burstLimit: 10_000 },
-    authorizer: async () => ALLOW_ALL,
+    authorizer: async () => allowAll(),
     authorizerCacheTtlSeconds: 300,
     resolveService: async (name) => (name === SERVICES.product || name === SERVICES.order ? [url] : []),
     log: (fields) => lines.push(fields),
@@ -48,6 +50,7 @@ afterAll(async () => {
 
 beforeEach(() => {
   lines.length = 0;
+  principalId = 'alice';
 });
 
 /** A request to the gateway; resolves with the response as soon as its head arrives. */
@@ -155,4 +158,25 @@ it("destroys the service's answer when the client leaves while it streams", asyn
   // The service's response closes unfinished: the gateway let go of it.
   expect(await serviceSaw).toBe(false);
   expect(await logLine()).toMatchObject({ status: 200, completed: false, streamError: 'ERR_STREAM_PREMATURE_CLOSE' });
+});
+
+it('answers 500 when Node refuses an identity header (a principal outside Latin-1), and goes on serving', async () => {
+  handle = (_request, response) => void response.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+  // Another token (the cache is keyed by the Authorization value), whose principal no header can carry.
+  principalId = '\u674e\u96f7';
+  const stderr = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+  const refused = await new Promise<IncomingMessage>((resolve, reject) => {
+    const outgoing = httpRequest(`${gateway?.apiUrl}products`, { headers: { authorization: 'Bearer another', [API_KEY_HEADER]: KEY } }, resolve);
+    outgoing.once('error', reject).end();
+  });
+  refused.resume();
+  expect(refused.statusCode).toBe(500);
+  expect(refused.headers[GATEWAY_HEADERS.requestId]).toMatch(/^[0-9a-f-]{36}$/);
+  // The gateway's own failure: on stderr with the request id the client saw, whatever the log option.
+  expect(stderr).toHaveBeenCalledWith(expect.stringContaining(`request ${String(refused.headers[GATEWAY_HEADERS.requestId])} failed`));
+  stderr.mockRestore();
+  expect(await logLine()).toMatchObject({ status: 500, code: expect.any(String), error: expect.any(String) });
+  const after = await send('GET', 'products').response;
+  after.resume();
+  expect(after.statusCode).toBe(200);
 });

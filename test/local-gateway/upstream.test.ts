@@ -160,6 +160,18 @@ describe('Upstreams.forward', () => {
     expect(outcome).toEqual({ kind: 'timeout', attempts: 1, instance: silent.url });
   });
 
+  it('rejects, without ending the process, when Node refuses the headers, on the first attempt or on the retry', async () => {
+    const good = await service(answering);
+    const badHeaders = (): string[] => ['host', 'x', 'x-user-id', 'li\u96f7'];
+    await expect(upstreams(async () => [good.url]).forward(requestFor('product', { headers: badHeaders })).outcome).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
+
+    const reset = await service(resetting);
+    let calls = 0;
+    const badOnRetry = (host: string): string[] => (calls++ === 0 ? ['host', host] : badHeaders());
+    await expect(upstreams(async () => [reset.url, good.url]).forward(requestFor('product', { headers: badOnRetry })).outcome).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
+    expect(good.seen).toHaveLength(0);
+  });
+
   it('drops the request in flight when abandoned, and settles as abandoned; abandoning after the answer changes nothing', async () => {
     const closed: Promise<void>[] = [];
     const silent = await service((request) => closed.push(new Promise((resolve) => request.socket.once('close', () => resolve()))));
