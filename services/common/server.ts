@@ -115,7 +115,10 @@ export function createService(options: ServiceOptions): FastifyInstance {
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: ServiceError): FastifyReply {
   const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: request.id } };
   answeredCodes.set(reply, error.code);
-  return reply.code(httpStatusOf(error.code)).type('application/json').send(body);
+  const status = httpStatusOf(error.code);
+  // Worth retrying soon (with the same Idempotency-Key for an order): say when.
+  if (status === 503 || error.code === 'IDEMPOTENCY_IN_PROGRESS') reply.header('retry-after', '1');
+  return reply.code(status).type('application/json').send(body);
 }
 
 /** Maps what a route threw to a ServiceError; logs what nobody expected. */

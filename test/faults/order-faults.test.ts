@@ -47,6 +47,7 @@ describe('a dependency that stalls', () => {
     harness.productProxy.inject('stall', (call) => call.method === 'PUT', 2);
     const placed = await harness.place('stall-2', key, [{ productId: a, quantity: 3 }]);
     expect(placed.response).toMatchObject({ status: 503, body: { error: { code: 'DEPENDENCY_UNAVAILABLE' } } });
+    expect(placed.response.headers.get('retry-after')).toBe('1');
     expect(placed.ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
     harness.productProxy.heal();
     const retried = await harness.place('stall-2', key, [{ productId: a, quantity: 3 }]);
