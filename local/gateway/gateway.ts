@@ -245,7 +245,13 @@ class Exchange {
       upstream.destroy();
       return;
     }
-    response.writeHead(upstream.statusCode ?? UPSTREAM_FAILURE_STATUS, downstreamResponseHeaders(upstream.rawHeaders, this.requestId));
+    try {
+      response.writeHead(upstream.statusCode ?? UPSTREAM_FAILURE_STATUS, downstreamResponseHeaders(upstream.rawHeaders, this.requestId));
+    } catch (error) {
+      // A status or header Node will not write (failed() answers 500): the unread answer must not hold its socket.
+      upstream.destroy();
+      throw error;
+    }
     this.streaming = upstream;
     // The service broke off mid-body: the status is sent, so the connection is all there is to end.
     upstream.on('error', (error) => {
