@@ -9,7 +9,7 @@ import { GatehouseUserPool } from './auth/gatehouse-user-pool';
 import { JwtAuthorizer } from './auth/jwt-authorizer';
 import type { GatehouseConfig } from './config';
 import { ServiceTables } from './data/service-tables';
-import { IDEMPOTENCY_TABLE, ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from './data/tables';
+import { ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from './data/tables';
 import { MicroservicesGateway } from './gateway/microservices-gateway';
 import { GatewayMonitoring } from './monitoring/gateway-monitoring';
 import { GatehouseNetwork } from './network/gatehouse-network';
@@ -71,7 +71,7 @@ export class GatewayStack extends Stack {
     });
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     this.registry = new ServiceRegistry(this, 'Registry', { vpc: this.network.vpc, ...(config.namespace !== undefined && { namespaceName: config.namespace }) });
-    this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE] });
+    this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE] });
 
     const service = (id: string, name: keyof typeof LISTENER_PRIORITIES) =>
       new Microservice(this, id, {
@@ -90,7 +90,6 @@ export class GatewayStack extends Stack {
     this.orderService = service('OrderService', SERVICES.order);
     this.productService.useTable(SERVICE_ENV.productsTable, this.tables.table(PRODUCTS_TABLE.id), 'readWrite');
     this.orderService.useTable(SERVICE_ENV.ordersTable, this.tables.table(ORDERS_TABLE.id), 'readWrite', { indexes: [ORDERS_BY_CUSTOMER_INDEX] });
-    this.orderService.useTable(SERVICE_ENV.idempotencyTable, this.tables.table(IDEMPOTENCY_TABLE.id), 'readWrite');
     this.orderService.useServiceDiscovery(this.productService);
 
     // No issuers configured: the stack is its own identity provider, so a fresh deploy works as it is.
@@ -152,7 +151,7 @@ export class GatewayStack extends Stack {
         authorizerFunction: this.jwtAuthorizer.handler,
         authorizerLogGroup: this.jwtAuthorizer.logGroup,
         services: [this.productService, this.orderService].map((entry) => ({ name: entry.serviceName, service: entry.service, targetGroup: entry.targetGroup, logGroup: entry.logGroup })),
-        tables: [PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE].map((definition) => ({ name: definition.id, table: this.tables.table(definition.id) })),
+        tables: [PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ name: definition.id, table: this.tables.table(definition.id) })),
         ...GatewayMonitoring.optionsFromSettings(this, config.monitoring),
       });
       new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Where the alarms go: subscribe the on-call pager or mailbox to this SNS topic' });

@@ -11,11 +11,6 @@ export const SERVICE_ENV = {
   productsTable: 'PRODUCTS_TABLE',
   /** Orders table (order service). */
   ordersTable: 'ORDERS_TABLE',
-  /**
-   * Idempotency keys table: no longer read by the order service (an order's item is its idempotency
-   * record now); kept while the stack still provisions the table.
-   */
-  idempotencyTable: 'IDEMPOTENCY_TABLE',
   /** Budget of each order request in ms, under the gateway's integration timeout (order service). */
   requestDeadlineMs: 'REQUEST_DEADLINE_MS',
   /** How long a request holds the lease of the order it places, in ms (order service). */

@@ -32,10 +32,10 @@ const STARTERS: { readonly [P in PartName]: (options: PartOptions[P]) => Promise
   // rather than import(), which TypeScript's nodenext rules refuse without file extensions here.
   async dynamo(options) {
     const { LocalDynamo } = require('./dynamo/local-dynamo') as typeof import('./dynamo/local-dynamo');
-    const { IDEMPOTENCY_TABLE, ORDERS_TABLE, PRODUCTS_TABLE } = require('../lib/data/tables') as typeof import('../lib/data/tables');
+    const { ORDERS_TABLE, PRODUCTS_TABLE } = require('../lib/data/tables') as typeof import('../lib/data/tables');
     const dynamo = await LocalDynamo.start(options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
     // Ready means the tables exist: the services describe theirs as soon as they start.
-    await dynamo.ensureTables([PRODUCTS_TABLE, ORDERS_TABLE, IDEMPOTENCY_TABLE].map((definition) => ({ definition, name: definition.id })));
+    await dynamo.ensureTables([PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ definition, name: definition.id })));
     return { port: Number(new URL(dynamo.endpoint).port), close: () => dynamo.close() };
   },
   async registry(options) {

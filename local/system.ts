@@ -20,7 +20,7 @@ import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lambda/authorizer/confi
 import type { TrustedIssuer } from '../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../lambda/authorizer/handler';
 import type { Logger } from '../lambda/authorizer/logger';
-import { IDEMPOTENCY_TABLE, ORDERS_TABLE, PRODUCTS_TABLE } from '../lib/data/tables';
+import { ORDERS_TABLE, PRODUCTS_TABLE } from '../lib/data/tables';
 import { GATEHOUSE_ROUTES, SERVICES } from '../lib/routes/gatehouse-routes';
 import type { RouteSpec, RouteThrottle } from '../lib/routes/route-spec';
 import { SERVICE_ENV } from '../lib/runtime-env';
@@ -294,7 +294,6 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
             supervise(product.file, SERVICES.product, 'product-2', { [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }),
             supervise(order.file, SERVICES.order, 'order-1', {
               [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id,
-              [SERVICE_ENV.idempotencyTable]: IDEMPOTENCY_TABLE.id,
               [SERVICE_ENV.discoveryNamespace]: LOCAL_NAMESPACE,
               [SERVICE_ENV.discoveryTtlMs]: '2000',
             }),

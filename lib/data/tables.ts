@@ -50,18 +50,6 @@ export const ORDERS_TABLE: TableDefinition = {
 };
 
 /**
- * Idempotency keys of order placement, kept for a day. The order service no longer uses it: an order's
- * own item is its idempotency record (its id derives from the customer and the key), so that the lease
- * can fence the order's writes. Kept while the stack still provisions it (a retained table).
- */
-export const IDEMPOTENCY_TABLE: TableDefinition = {
-  id: 'idempotency',
-  partitionKey: { name: 'customerId', type: 'S' },
-  sortKey: { name: 'idempotencyKey', type: 'S' },
-  timeToLiveAttribute: 'expiresAt',
-};
-
-/**
  * The CreateTable input for a definition (on-demand), as the local runtime and tests use it.
  * @internal Left out of the package's declarations, whose users have no AWS SDK types.
  */

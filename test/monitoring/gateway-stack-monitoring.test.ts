@@ -41,7 +41,7 @@ describe('GatewayStack monitoring, by default', () => {
       'Gatehouse-Service-order-DependencyUnavailable-Critical',
       'Gatehouse-Table-products-SystemError-Count-Critical',
       'Gatehouse-Table-orders-Write-Throttled-Events-Warning',
-      'Gatehouse-Table-idempotency-Read-Throttled-Events-Warning',
+      'Gatehouse-Table-orders-Read-Throttled-Events-Warning',
     ]) {
       expect(names).toContain(expected);
     }

@@ -18,7 +18,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { IConstruct } from 'constructs';
-import { IDEMPOTENCY_TABLE, ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
+import { ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
 import type { TableDefinition } from '../../lib/data/tables';
 import { ServiceRegistry } from '../../lib/registry/service-registry';
 import { SERVICES } from '../../lib/routes/gatehouse-routes';
@@ -62,7 +62,7 @@ function build(options: { app?: App; product?: Partial<MicroserviceProps>; order
         partitionKey: { name: index.partitionKey.name, type: dynamodb.AttributeType.STRING },
       })),
     });
-  const tables = { products: table(PRODUCTS_TABLE), orders: table(ORDERS_TABLE), idempotency: table(IDEMPOTENCY_TABLE) };
+  const tables = { products: table(PRODUCTS_TABLE), orders: table(ORDERS_TABLE) };
   const registry = new ServiceRegistry(stack, 'Registry', { vpc });
   const common = { cluster, registry, listener };
 
@@ -72,7 +72,6 @@ function build(options: { app?: App; product?: Partial<MicroserviceProps>; order
   if (options.order !== false) {
     order = new Microservice(stack, 'Order', { ...common, serviceName: SERVICES.order, entry: SERVICE_ENTRIES.order, listenerPriority: ORDER_PRIORITY });
     order.useTable(SERVICE_ENV.ordersTable, tables.orders, 'readWrite', { indexes: [ORDERS_BY_CUSTOMER_INDEX] });
-    order.useTable(SERVICE_ENV.idempotencyTable, tables.idempotency, 'readWrite');
     order.useServiceDiscovery(product);
     order.allowFrom(loadBalancer);
   }
@@ -189,7 +188,6 @@ describe('the product and order services', () => {
       { Name: 'PORT', Value: '8080' },
       { Name: 'SHUTDOWN_TIMEOUT_MS', Value: '25000' },
       { Name: 'ORDERS_TABLE', Value: { Ref: logicalIdOf(stack, tables.orders) } },
-      { Name: 'IDEMPOTENCY_TABLE', Value: { Ref: logicalIdOf(stack, tables.idempotency) } },
       { Name: 'DISCOVERY_NAMESPACE', Value: 'stack.local' },
       { Name: 'PRODUCT_SERVICE_NAME', Value: 'product' },
     ]);
@@ -355,12 +353,11 @@ describe('the product and order services', () => {
   });
 
   it('grants the order service its tables, the one index it queries, and DiscoverInstances for the product service only', () => {
-    // The minimizePolicies feature flag merges the two tables' identical statements.
     expect(policyStatementsOf(template, stack, order.taskRole)).toEqual([
       {
         Effect: 'Allow',
         Action: expect.arrayContaining(['dynamodb:DescribeTable', 'dynamodb:PutItem', 'dynamodb:Query']),
-        Resource: [{ 'Fn::GetAtt': [logicalIdOf(stack, tables.idempotency), 'Arn'] }, { 'Fn::GetAtt': [logicalIdOf(stack, tables.orders), 'Arn'] }],
+        Resource: { 'Fn::GetAtt': [logicalIdOf(stack, tables.orders), 'Arn'] },
       },
       {
         Effect: 'Allow',
