@@ -108,7 +108,12 @@ async function runAlgorithm(issuer: TestIssuer, alg: SigningKey['alg'], settings
     'node:crypto verify (floor)': {
       verify: (token) => {
         const dot = token.lastIndexOf('.');
-        const ok = cryptoVerify('sha256', Buffer.from(token.slice(0, dot)), { key: keyObject, dsaEncoding: 'ieee-p1363' }, Buffer.from(token.slice(dot + 1), 'base64url'));
+        const ok = cryptoVerify(
+          'sha256',
+          Buffer.from(token.slice(0, dot)),
+          { key: keyObject, dsaEncoding: 'ieee-p1363' },
+          Buffer.from(token.slice(dot + 1), 'base64url'),
+        );
         if (!ok) throw new Error('bad signature');
         return ok;
       },
@@ -159,7 +164,7 @@ if (require.main === module && process.argv.includes('--json')) {
   runWarm()
     .then((rows) => process.stdout.write(`${JSON.stringify(rows)}\n`))
     .catch((error: unknown) => {
-      process.stderr.write(`authorizer-warm: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.stderr.write(`authorizer-warm: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(1);
     });
 }

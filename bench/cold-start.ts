@@ -68,7 +68,12 @@ export async function runCold(settings: ColdSettings = COLD_DEFAULTS): Promise<C
     const emptyMs = median(samples.get('empty process (baseline)') ?? []);
     return [...bundles].map(([name, { bytes }]) => {
       const ms = median(samples.get(name) ?? []);
-      return { candidate: name, bundleKb: Math.round(bytes / 102.4) / 10, msToFirstVerify: Math.round(ms * 10) / 10, msOverEmpty: Math.round((ms - emptyMs) * 10) / 10 };
+      return {
+        candidate: name,
+        bundleKb: Math.round(bytes / 102.4) / 10,
+        msToFirstVerify: Math.round(ms * 10) / 10,
+        msOverEmpty: Math.round((ms - emptyMs) * 10) / 10,
+      };
     });
   } finally {
     await issuer.close();
@@ -122,7 +127,7 @@ if (require.main === module) {
   runCold()
     .then((rows) => process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`))
     .catch((error: unknown) => {
-      process.stderr.write(`cold-start: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.stderr.write(`cold-start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(1);
     });
 }

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
     };
     process.stdout.write(`${JSON.stringify(info)}\n`);
   } catch (error) {
-    process.stderr.write(`local-system: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`local-system: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     await stopAll();
     process.exit(1);
   }

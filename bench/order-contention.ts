@@ -60,13 +60,20 @@ export interface OrderContentionResult {
    */
   readonly awaitingSweep: number;
   /** One one-item order: calls before its answer (sequential), and after it. */
-  readonly roundTrips: { readonly beforeAnswer: Readonly<Record<string, number>>; readonly beforeAnswerTotal: number; readonly afterAnswer: Readonly<Record<string, number>> };
+  readonly roundTrips: {
+    readonly beforeAnswer: Readonly<Record<string, number>>;
+    readonly beforeAnswerTotal: number;
+    readonly afterAnswer: Readonly<Record<string, number>>;
+  };
 }
 
 const NAMESPACE = 'gatehouse.bench';
 
 /** A proxy that counts calls by a label taken from each call. */
-async function countingProxy(target: string, label: (method: string, headers: Record<string, string | string[] | undefined>, body: string) => string): Promise<{ url: string; counts: Map<string, number>; close(): Promise<void> }> {
+async function countingProxy(
+  target: string,
+  label: (method: string, headers: Record<string, string | string[] | undefined>, body: string) => string,
+): Promise<{ url: string; counts: Map<string, number>; close(): Promise<void> }> {
   const { hostname, port } = new URL(target);
   const counts = new Map<string, number>();
   const server: Server = createServer((incoming, outgoing) => {
@@ -111,7 +118,10 @@ export async function runOrderContention(settings: ContentionSettings = CONTENTI
     const registry = await LocalRegistry.start({ services: Object.values(SERVICES).map((name) => ({ namespace: NAMESPACE, name })) });
     stops.push(() => registry.close());
     const db = await countingProxy(dynamo.endpoint, (_method, headers, body) => {
-      const target = String(headers['x-amz-target'] ?? '').split('.').pop() ?? '?';
+      const target =
+        String(headers['x-amz-target'] ?? '')
+          .split('.')
+          .pop() ?? '?';
       return `${body.includes(`"TableName":"${ORDERS_TABLE.id}"`) ? 'order' : 'product'} DynamoDB ${target}`;
     });
     stops.push(() => db.close());
@@ -124,23 +134,42 @@ export async function runOrderContention(settings: ContentionSettings = CONTENTI
     });
     const product = await startServiceProcess(productBundle.file, { ...common, [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }, { keepLogs: 0 });
     started.push(product);
-    const productHttp = await countingProxy(product.url, (method, _headers, body) => `order → product HTTP ${method === 'PUT' ? 'reserve' : body.includes('"token"') ? 'release' : 'commit'}`);
+    const productHttp = await countingProxy(
+      product.url,
+      (method, _headers, body) => `order → product HTTP ${method === 'PUT' ? 'reserve' : body.includes('"token"') ? 'release' : 'commit'}`,
+    );
     stops.push(() => productHttp.close());
     // Registered at the counting proxy, as ECS would register the task.
     const cloudMap = createServiceDiscoveryClient(registry.endpoint, 'local');
     stops.push(async () => cloudMap.destroy());
     const { hostname, port } = new URL(productHttp.url);
-    await cloudMap.send(new RegisterInstanceCommand({ ServiceId: registry.serviceId(NAMESPACE, SERVICES.product), InstanceId: 'product-1', Attributes: { AWS_INSTANCE_IPV4: hostname, AWS_INSTANCE_PORT: port } }));
+    await cloudMap.send(
+      new RegisterInstanceCommand({
+        ServiceId: registry.serviceId(NAMESPACE, SERVICES.product),
+        InstanceId: 'product-1',
+        Attributes: { AWS_INSTANCE_IPV4: hostname, AWS_INSTANCE_PORT: port },
+      }),
+    );
     const order = await startServiceProcess(
       orderBundle.file,
-      { ...common, [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id, [SERVICE_ENV.cloudMapEndpoint]: registry.endpoint, [SERVICE_ENV.discoveryNamespace]: NAMESPACE, [SERVICE_ENV.sweepIntervalMs]: '0' },
+      {
+        ...common,
+        [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id,
+        [SERVICE_ENV.cloudMapEndpoint]: registry.endpoint,
+        [SERVICE_ENV.discoveryNamespace]: NAMESPACE,
+        [SERVICE_ENV.sweepIntervalMs]: '0',
+      },
       { keepLogs: 0 },
     );
     started.push(order);
 
     const admin = { [GATEWAY_HEADERS.userId]: 'bench-admin', [GATEWAY_HEADERS.userScopes]: SCOPES.productsWrite };
     const createProduct = async (stock: number): Promise<string> => {
-      const response = await fetch(`${product.url}/products`, { method: 'POST', headers: { ...admin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'hot', price: { amount: 100, currency: 'EUR' }, stock }) });
+      const response = await fetch(`${product.url}/products`, {
+        method: 'POST',
+        headers: { ...admin, 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'hot', price: { amount: 100, currency: 'EUR' }, stock }),
+      });
       return ((await response.json()) as { id: string }).id;
     };
     let keys = 0;
@@ -149,7 +178,12 @@ export async function runOrderContention(settings: ContentionSettings = CONTENTI
       try {
         const response = await fetch(`${order.url}/orders`, {
           method: 'POST',
-          headers: { [GATEWAY_HEADERS.userId]: `bench-${keys % 50}`, [GATEWAY_HEADERS.userScopes]: SCOPES.ordersWrite, [IDEMPOTENCY_KEY_HEADER]: `bench-${(keys += 1)}`, 'content-type': 'application/json' },
+          headers: {
+            [GATEWAY_HEADERS.userId]: `bench-${keys % 50}`,
+            [GATEWAY_HEADERS.userScopes]: SCOPES.ordersWrite,
+            [IDEMPOTENCY_KEY_HEADER]: `bench-${(keys += 1)}`,
+            'content-type': 'application/json',
+          },
           body: JSON.stringify({ items: [{ productId, quantity: 1 }] }),
           signal: AbortSignal.timeout(60_000),
         });
@@ -180,8 +214,12 @@ export async function runOrderContention(settings: ContentionSettings = CONTENTI
     for (const result of results) statuses[String(result.status)] = (statuses[String(result.status)] ?? 0) + 1;
     // Let the commits after the answers land, so that what is still reserved is what the sweeper will release.
     await waitForQuiet([db.counts, productHttp.counts]);
-    const remaining = (await (await fetch(`${product.url}/products/${hot}`, { headers: { [GATEWAY_HEADERS.userId]: 'bench-admin', [GATEWAY_HEADERS.userScopes]: SCOPES.productsRead } })).json()) as { stock: number };
-    const open = (await (await fetch(`${product.url}/internal/reservations-open`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { items: { productId: string; quantity: number }[] };
+    const remaining = (await (
+      await fetch(`${product.url}/products/${hot}`, { headers: { [GATEWAY_HEADERS.userId]: 'bench-admin', [GATEWAY_HEADERS.userScopes]: SCOPES.productsRead } })
+    ).json()) as { stock: number };
+    const open = (await (
+      await fetch(`${product.url}/internal/reservations-open`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })
+    ).json()) as { items: { productId: string; quantity: number }[] };
     const awaitingSweep = open.items.filter((reservation) => reservation.productId === hot).reduce((sum, reservation) => sum + reservation.quantity, 0);
     return {
       concurrency: settings.concurrency,

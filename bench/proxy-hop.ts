@@ -96,7 +96,12 @@ const API_KEY = 'bench-hop-0123456789abcdefghij';
 
 // A product list of ten, about the size of what GET /products returns.
 const UPSTREAM_BODY = JSON.stringify({
-  items: Array.from({ length: 10 }, (_, index) => ({ id: `p-${index}`, name: `bench product ${index}`, price: { amount: 100 + index, currency: 'EUR' }, stock: 1000 })),
+  items: Array.from({ length: 10 }, (_, index) => ({
+    id: `p-${index}`,
+    name: `bench product ${index}`,
+    price: { amount: 100 + index, currency: 'EUR' },
+    stock: 1000,
+  })),
 });
 
 /** A server child process, and its answer to "how much CPU so far?". */
@@ -110,7 +115,11 @@ class Child {
   }
 
   static async start(role: Role, args: readonly string[], profileDir: string | undefined): Promise<{ child: Child; url: string }> {
-    const execArgv = ['--import', 'tsx', ...(profileDir !== undefined && role !== 'upstream' ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, role)] : [])];
+    const execArgv = [
+      '--import',
+      'tsx',
+      ...(profileDir !== undefined && role !== 'upstream' ? ['--cpu-prof', '--cpu-prof-dir', path.join(profileDir, role)] : []),
+    ];
     const child = new Child(fork(__filename, ['--role', role, ...args], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
     try {
       const listening = await child.next(`${role} to listen`);
@@ -281,10 +290,13 @@ async function serve(role: Role, flags: { readonly upstream?: string; readonly s
     const target = new URL(upstreamUrl);
     const agent = new Agent({ keepAlive: true });
     const server = createServer((request, response) => {
-      const outgoing = httpRequest({ agent, hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(response);
-      });
+      const outgoing = httpRequest(
+        { agent, hostname: target.hostname, port: target.port, method: request.method, path: request.url, headers: request.headers },
+        (answer) => {
+          response.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(response);
+        },
+      );
       outgoing.on('error', () => {
         if (!response.headersSent) response.writeHead(502);
         response.end();
@@ -361,7 +373,10 @@ function parseLoad(text: string): HopLoad {
 
 /** The table of this section alone. */
 export function renderHopTable(rows: readonly HopRow[]): string {
-  const lines = ['| Proxy hop, GET /products | load | proxy CPU µs/req | × bare | upstream CPU µs/req | req/s | p50 ms | p99 ms | failures |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
+  const lines = [
+    '| Proxy hop, GET /products | load | proxy CPU µs/req | × bare | upstream CPU µs/req | req/s | p50 ms | p99 ms | failures |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+  ];
   for (const row of rows) {
     lines.push(
       `| ${row.target} | ${loadName(row.load)} | ${row.proxyCpuUsPerRequest?.toFixed(1) ?? '-'} | ${row.vsBare?.toFixed(2) ?? '-'} | ${row.upstreamCpuUsPerRequest.toFixed(1)} | ${row.requestsPerSecond} | ${row.p50Ms} | ${row.p99Ms} | ${row.failures} |`,
@@ -379,7 +394,7 @@ if (require.main === module) {
   const role = flag('--role');
   if (role === 'upstream' || role === 'bare' || role === 'gateway' || role === 'gateway-hop') {
     serve(role, { upstream: flag('--upstream'), stateDir: flag('--state-dir') }).catch((error: unknown) => {
-      process.stderr.write(`proxy-hop ${role}: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.stderr.write(`proxy-hop ${role}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(1);
     });
   } else {
@@ -393,7 +408,7 @@ if (require.main === module) {
     runProxyHop(settings, profile === undefined ? undefined : path.resolve(profile))
       .then((rows) => process.stdout.write(`${renderHopTable(rows)}\n`))
       .catch((error: unknown) => {
-        process.stderr.write(`proxy-hop: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+        process.stderr.write(`proxy-hop: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
         process.exit(1);
       });
   }

@@ -123,11 +123,23 @@ async function main(): Promise<void> {
 
   const results: BenchResults = {
     date: new Date().toISOString(),
-    machine: { cpus: cpus.length, model: cpus[0]?.model.trim() ?? 'unknown', platform: `${os.platform()} ${os.release()} ${os.arch()}`, totalMemoryMb: Math.round(os.totalmem() / 2 ** 20) },
+    machine: {
+      cpus: cpus.length,
+      model: cpus[0]?.model.trim() ?? 'unknown',
+      platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+      totalMemoryMb: Math.round(os.totalmem() / 2 ** 20),
+    },
     node: process.version,
     settings: {
-      authorizerWarm: { ...WARM_DEFAULTS, note: 'distinct pre-signed tokens (a jti each); candidates shuffled each round; median round; ratio to jose taken round by round, median of those; untimed warm-up passes first' },
-      gatewayLoad: { ...LOAD_DEFAULTS, tool: 'autocannon', note: 'bench tier 1,000,000/s and route throttles lifted (POST /orders has 50/s, burst 100), so throttles are checked but never bite; POST /orders req/s counts 2xx only; authorizer cache TTL 300 s; gateway balances over two product instances, direct hits one' },
+      authorizerWarm: {
+        ...WARM_DEFAULTS,
+        note: 'distinct pre-signed tokens (a jti each); candidates shuffled each round; median round; ratio to jose taken round by round, median of those; untimed warm-up passes first',
+      },
+      gatewayLoad: {
+        ...LOAD_DEFAULTS,
+        tool: 'autocannon',
+        note: 'bench tier 1,000,000/s and route throttles lifted (POST /orders has 50/s, burst 100), so throttles are checked but never bite; POST /orders req/s counts 2xx only; authorizer cache TTL 300 s; gateway balances over two product instances, direct hits one',
+      },
       authorizerCold: {
         ...COLD_DEFAULTS,
         alg: 'RS256',
@@ -139,7 +151,10 @@ async function main(): Promise<void> {
         tool: 'autocannon',
         note: 'GET /products, one process per server; CPU = process.cpuUsage (user + system) of the proxying process over a run / responses; × bare taken round by round, median; the gateway with its real checks (bench tier, authorizer cache 300 s) and with its first decision replayed (the hop alone)',
       },
-      startTime: { ...START_DEFAULTS, note: 'node --import tsx local/start.ts --port 0 --state-dir <one tmp dir>: the first run cold (fresh state), the rest warm (median); wall time from spawn to the URL line, to the first 200 of GET /products through the gateway, and from SIGINT to exit' },
+      startTime: {
+        ...START_DEFAULTS,
+        note: 'node --import tsx local/start.ts --port 0 --state-dir <one tmp dir>: the first run cold (fresh state), the rest warm (median); wall time from spawn to the URL line, to the first 200 of GET /products through the gateway, and from SIGINT to exit',
+      },
     },
     authorizerWarm,
     authorizerWarmOneCore,
@@ -203,7 +218,9 @@ export function renderTable(results: BenchResults): string {
   lines.push(row(['---', '---', '---', '---', '---', '---']));
   for (const warm of results.authorizerWarm) {
     const pinned = oneCore.get(`${warm.alg} ${warm.candidate}`);
-    lines.push(row([warm.candidate, warm.alg, warm.usPerOp.toFixed(1), warm.vsJose.toFixed(2), pinned?.usPerOp.toFixed(1) ?? '-', pinned?.vsJose.toFixed(2) ?? '-']));
+    lines.push(
+      row([warm.candidate, warm.alg, warm.usPerOp.toFixed(1), warm.vsJose.toFixed(2), pinned?.usPerOp.toFixed(1) ?? '-', pinned?.vsJose.toFixed(2) ?? '-']),
+    );
   }
   lines.push('');
   lines.push(row(['Local gateway load', 'req/s', 'p50 ms', 'p99 ms', 'failures']));
@@ -213,7 +230,9 @@ export function renderTable(results: BenchResults): string {
   }
   if (results.orderLoad !== null) {
     const { ordersPlaced, discoveryCalls, discoveryCallsPer1000Orders } = results.orderLoad;
-    lines.push(`Orders placed: ${ordersPlaced}; Cloud Map DiscoverInstances calls by the order service: ${discoveryCalls} (${discoveryCallsPer1000Orders} per 1,000 orders)`);
+    lines.push(
+      `Orders placed: ${ordersPlaced}; Cloud Map DiscoverInstances calls by the order service: ${discoveryCalls} (${discoveryCallsPer1000Orders} per 1,000 orders)`,
+    );
   }
   if (results.proxyHop !== undefined && results.proxyHop.length > 0) lines.push('', renderHopTable(results.proxyHop));
   if (results.orderContention != null) {
@@ -221,16 +240,36 @@ export function renderTable(results: BenchResults): string {
     lines.push('');
     lines.push(row(['One-product contention', 'orders', 'stock', 'p50 ms', 'p99 ms', 'max ms', `inside ${contention.timeoutMs / 1000} s`, 'answers']));
     lines.push(row(['---', '---', '---', '---', '---', '---', '---', '---']));
-    const answers = Object.entries(contention.statuses).map(([status, count]) => `${count}× ${status}`).join(', ');
-    lines.push(row(['order service (processes, dynalite)', String(contention.concurrency), String(contention.stock), String(contention.p50Ms), String(contention.p99Ms), String(contention.maxMs), String(contention.insideTimeout), answers]));
-    const trips = Object.entries(contention.roundTrips.beforeAnswer).map(([call, count]) => `${call} ×${count}`).join(', ');
-    lines.push(`Placed ${contention.placed}, stock taken ${contention.stockTaken}, of which ${contention.awaitingSweep} left reserved for the sweeper (requests that answered 503 while their reserve was on its way)`);
-    lines.push(`Round trips of a one-item order before its answer: ${contention.roundTrips.beforeAnswerTotal} (${trips}); after it: ${Object.keys(contention.roundTrips.afterAnswer).join(', ') || 'none'}`);
+    const answers = Object.entries(contention.statuses)
+      .map(([status, count]) => `${count}× ${status}`)
+      .join(', ');
+    lines.push(
+      row([
+        'order service (processes, dynalite)',
+        String(contention.concurrency),
+        String(contention.stock),
+        String(contention.p50Ms),
+        String(contention.p99Ms),
+        String(contention.maxMs),
+        String(contention.insideTimeout),
+        answers,
+      ]),
+    );
+    const trips = Object.entries(contention.roundTrips.beforeAnswer)
+      .map(([call, count]) => `${call} ×${count}`)
+      .join(', ');
+    lines.push(
+      `Placed ${contention.placed}, stock taken ${contention.stockTaken}, of which ${contention.awaitingSweep} left reserved for the sweeper (requests that answered 503 while their reserve was on its way)`,
+    );
+    lines.push(
+      `Round trips of a one-item order before its answer: ${contention.roundTrips.beforeAnswerTotal} (${trips}); after it: ${Object.keys(contention.roundTrips.afterAnswer).join(', ') || 'none'}`,
+    );
   }
   lines.push('');
   lines.push(row(['Authorizer, cold (RS256)', 'bundle KB', 'ms to 1st verify', 'ms over empty']));
   lines.push(row(['---', '---', '---', '---']));
-  for (const cold of results.authorizerCold) lines.push(row([cold.candidate, cold.bundleKb.toFixed(1), cold.msToFirstVerify.toFixed(1), cold.msOverEmpty.toFixed(1)]));
+  for (const cold of results.authorizerCold)
+    lines.push(row([cold.candidate, cold.bundleKb.toFixed(1), cold.msToFirstVerify.toFixed(1), cold.msOverEmpty.toFixed(1)]));
   lines.push('');
   lines.push(`cdk synth (full app): ${results.cdkSynthSeconds.map((seconds) => `${seconds.toFixed(1)} s`).join(', ') || '-'}`);
   if (results.startTime != null) {
@@ -250,7 +289,7 @@ function row(cells: readonly string[]): string {
 
 if (require.main === module) {
   main().catch((error: unknown) => {
-    process.stderr.write(`bench: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+    process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
     process.exit(1);
   });
 }

@@ -56,7 +56,11 @@ export async function runStartTime(settings: StartSettings = START_DEFAULTS): Pr
     const [cold, ...warm] = runs;
     return {
       cold,
-      warm: { msToUrl: median(warm.map((run) => run.msToUrl)), msToAnswer: median(warm.map((run) => run.msToAnswer)), msToStop: median(warm.map((run) => run.msToStop)) },
+      warm: {
+        msToUrl: median(warm.map((run) => run.msToUrl)),
+        msToAnswer: median(warm.map((run) => run.msToAnswer)),
+        msToStop: median(warm.map((run) => run.msToStop)),
+      },
       runs,
     };
   } finally {
@@ -66,7 +70,10 @@ export async function runStartTime(settings: StartSettings = START_DEFAULTS): Pr
 
 async function startOnce(stateDir: string, timeoutMs: number): Promise<StartRun> {
   const started = performance.now();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--port', '0', '--state-dir', stateDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--port', '0', '--state-dir', stateDir], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let output = '';
   child.stderr.on('data', (chunk: Buffer) => void (output += chunk.toString()));
@@ -130,7 +137,7 @@ if (require.main === module) {
   runStartTime()
     .then((result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`))
     .catch((error: unknown) => {
-      process.stderr.write(`start-time: ${error instanceof Error ? error.stack ?? error.message : String(error)}\n`);
+      process.stderr.write(`start-time: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
       process.exit(1);
     });
 }

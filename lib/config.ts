@@ -128,7 +128,8 @@ const WHERE = `context "${CONFIG_CONTEXT_KEY}"`;
 function assertGatehouseConfig(config: unknown): asserts config is GatehouseConfig {
   if (!isRecord(config)) throw new Error(`${WHERE} must be an object`);
   const { issuers, authorizer, stageName } = config;
-  if (issuers !== undefined && !Array.isArray(issuers)) throw new Error(`${WHERE}: issuers must be a list (or left out, for a Cognito user pool the stack makes)`);
+  if (issuers !== undefined && !Array.isArray(issuers))
+    throw new Error(`${WHERE}: issuers must be a list (or left out, for a Cognito user pool the stack makes)`);
   const strings = (value: unknown): boolean => Array.isArray(value) && value.every((entry) => typeof entry === 'string');
   (issuers ?? []).forEach((issuer: unknown, index) => {
     const valid =
@@ -140,7 +141,9 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
       (issuer.scopePrefix === undefined || typeof issuer.scopePrefix === 'string') &&
       (issuer.jwksUri === undefined || typeof issuer.jwksUri === 'string');
     if (!valid) {
-      throw new Error(`${WHERE}: issuers[${index}] must be { "issuer": string, "audience": string | string[] or "clientIds": string[] (one of them), "scopePrefix"?: string, "jwksUri"?: string }`);
+      throw new Error(
+        `${WHERE}: issuers[${index}] must be { "issuer": string, "audience": string | string[] or "clientIds": string[] (one of them), "scopePrefix"?: string, "jwksUri"?: string }`,
+      );
     }
   });
   if (config.cognito !== undefined) {
@@ -171,8 +174,12 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
   }
   assertGatewaySettings(config.gateway);
   assertNumbers(config.services, 'services', ['desiredCount', 'maxCapacity', 'cpu', 'memoryLimitMiB']);
-  if (config.natGateways !== undefined && typeof config.natGateways !== 'number') throw new Error(`${WHERE}: natGateways must be a number, got ${JSON.stringify(config.natGateways)}`);
-  if (config.namespace !== undefined && !(typeof config.namespace === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.namespace))) {
+  if (config.natGateways !== undefined && typeof config.natGateways !== 'number')
+    throw new Error(`${WHERE}: natGateways must be a number, got ${JSON.stringify(config.natGateways)}`);
+  if (
+    config.namespace !== undefined &&
+    !(typeof config.namespace === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.namespace))
+  ) {
     throw new Error(`${WHERE}: namespace must be a DNS name such as "gatehouse.local", got ${JSON.stringify(config.namespace)}`);
   }
   assertMonitoringSettings(config.monitoring, WHERE);
@@ -187,7 +194,10 @@ function assertGatewaySettings(gateway: unknown): void {
     gateway.tiers.forEach((tier: unknown, index) => {
       if (!isRecord(tier) || typeof tier.name !== 'string') throw new Error(`${WHERE}: gateway.tiers[${index}] must have a name`);
       assertNumbers(tier, `gateway.tiers[${index}]`, ['rateLimit', 'burstLimit']);
-      if (tier.quota !== undefined && !(isRecord(tier.quota) && typeof tier.quota.limit === 'number' && ['DAY', 'WEEK', 'MONTH'].includes(String(tier.quota.period)))) {
+      if (
+        tier.quota !== undefined &&
+        !(isRecord(tier.quota) && typeof tier.quota.limit === 'number' && ['DAY', 'WEEK', 'MONTH'].includes(String(tier.quota.period)))
+      ) {
         throw new Error(`${WHERE}: gateway.tiers[${index}].quota must be { "limit": number, "period": "DAY" | "WEEK" | "MONTH" }`);
       }
     });
@@ -199,10 +209,16 @@ function assertGatewaySettings(gateway: unknown): void {
     throw new Error(`${WHERE}: gateway.accountLoggingRole must be true or false, got ${JSON.stringify(gateway.accountLoggingRole)}`);
   }
   if (gateway.waf !== undefined && typeof gateway.waf !== 'boolean') assertNumbers(gateway.waf, 'gateway.waf', ['rateLimitPerFiveMinutes']);
-  if (gateway.cors !== undefined && !(isRecord(gateway.cors) && Array.isArray(gateway.cors.allowOrigins) && gateway.cors.allowOrigins.every((origin) => typeof origin === 'string'))) {
+  if (
+    gateway.cors !== undefined &&
+    !(isRecord(gateway.cors) && Array.isArray(gateway.cors.allowOrigins) && gateway.cors.allowOrigins.every((origin) => typeof origin === 'string'))
+  ) {
     throw new Error(`${WHERE}: gateway.cors must be { "allowOrigins": string[] }`);
   }
-  if (gateway.domain !== undefined && !(isRecord(gateway.domain) && typeof gateway.domain.domainName === 'string' && typeof gateway.domain.certificateArn === 'string')) {
+  if (
+    gateway.domain !== undefined &&
+    !(isRecord(gateway.domain) && typeof gateway.domain.domainName === 'string' && typeof gateway.domain.certificateArn === 'string')
+  ) {
     throw new Error(`${WHERE}: gateway.domain must be { "domainName": string, "certificateArn": string, "basePath"?: string }`);
   }
 }
@@ -212,7 +228,8 @@ function assertNumbers(value: unknown, name: string, fields: readonly string[]):
   if (value === undefined) return;
   if (!isRecord(value)) throw new Error(`${WHERE}: ${name} must be an object`);
   for (const field of fields) {
-    if (value[field] !== undefined && typeof value[field] !== 'number') throw new Error(`${WHERE}: ${name}.${field} must be a number, got ${JSON.stringify(value[field])}`);
+    if (value[field] !== undefined && typeof value[field] !== 'number')
+      throw new Error(`${WHERE}: ${name}.${field} must be a number, got ${JSON.stringify(value[field])}`);
   }
 }
 

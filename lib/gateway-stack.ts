@@ -70,7 +70,10 @@ export class GatewayStack extends Stack {
       ...(props.vpc !== undefined ? { vpc: props.vpc } : { natGateways: config.natGateways ?? 1 }),
     });
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
-    this.registry = new ServiceRegistry(this, 'Registry', { vpc: this.network.vpc, ...(config.namespace !== undefined && { namespaceName: config.namespace }) });
+    this.registry = new ServiceRegistry(this, 'Registry', {
+      vpc: this.network.vpc,
+      ...(config.namespace !== undefined && { namespaceName: config.namespace }),
+    });
     this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE] });
 
     const service = (id: string, name: keyof typeof LISTENER_PRIORITIES) =>
@@ -150,23 +153,43 @@ export class GatewayStack extends Stack {
         apiKeys: this.gateway.apiKeys,
         authorizerFunction: this.jwtAuthorizer.handler,
         authorizerLogGroup: this.jwtAuthorizer.logGroup,
-        services: [this.productService, this.orderService].map((entry) => ({ name: entry.serviceName, service: entry.service, targetGroup: entry.targetGroup, logGroup: entry.logGroup })),
+        services: [this.productService, this.orderService].map((entry) => ({
+          name: entry.serviceName,
+          service: entry.service,
+          targetGroup: entry.targetGroup,
+          logGroup: entry.logGroup,
+        })),
         tables: [PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ name: definition.id, table: this.tables.table(definition.id) })),
         ...GatewayMonitoring.optionsFromSettings(this, config.monitoring),
       });
-      new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.alarmTopic.topicArn, description: 'Where the alarms go: subscribe the on-call pager or mailbox to this SNS topic' });
+      new CfnOutput(this, 'AlarmTopicArn', {
+        value: this.monitoring.alarmTopic.topicArn,
+        description: 'Where the alarms go: subscribe the on-call pager or mailbox to this SNS topic',
+      });
     }
 
     new CfnOutput(this, 'ApiUrl', { value: this.gateway.api.url, description: 'The base URL of the API' });
     if (this.gateway.domainName !== undefined) {
-      new CfnOutput(this, 'DomainTarget', { value: this.gateway.domainName.domainNameAliasDomainName, description: 'Point the custom domain (CNAME or alias) here' });
+      new CfnOutput(this, 'DomainTarget', {
+        value: this.gateway.domainName.domainNameAliasDomainName,
+        description: 'Point the custom domain (CNAME or alias) here',
+      });
     }
     if (this.userPool !== undefined) {
       const pool = this.userPool;
-      new CfnOutput(this, 'TokenEndpoint', { value: pool.tokenEndpoint, description: 'POST grant_type=client_credentials here, with the machine client id and secret, for an access token' });
-      new CfnOutput(this, 'MachineClientId', { value: pool.machineClient.userPoolClientId, description: 'The machine client; its secret: aws cognito-idp describe-user-pool-client --user-pool-id <UserPoolId> --client-id <id>' });
+      new CfnOutput(this, 'TokenEndpoint', {
+        value: pool.tokenEndpoint,
+        description: 'POST grant_type=client_credentials here, with the machine client id and secret, for an access token',
+      });
+      new CfnOutput(this, 'MachineClientId', {
+        value: pool.machineClient.userPoolClientId,
+        description: 'The machine client; its secret: aws cognito-idp describe-user-pool-client --user-pool-id <UserPoolId> --client-id <id>',
+      });
       new CfnOutput(this, 'UserPoolId', { value: pool.userPool.userPoolId, description: 'The Cognito user pool that issues the API tokens' });
-      new CfnOutput(this, 'Scopes', { value: pool.oauthScopes.join(' '), description: 'The scopes a client may ask for (the scope parameter of the token request)' });
+      new CfnOutput(this, 'Scopes', {
+        value: pool.oauthScopes.join(' '),
+        description: 'The scopes a client may ask for (the scope parameter of the token request)',
+      });
     }
     new CfnOutput(this, 'Namespace', { value: this.registry.namespaceName, description: 'The Cloud Map namespace of the services' });
     for (const [tier, key] of Object.entries(this.gateway.apiKeys)) {

@@ -77,7 +77,9 @@ async function upToDate(stampFile: string, key: string): Promise<boolean> {
 
 async function hashFile(file: string): Promise<string | undefined> {
   try {
-    return createHash('sha256').update(await fs.promises.readFile(file)).digest('hex');
+    return createHash('sha256')
+      .update(await fs.promises.readFile(file))
+      .digest('hex');
   } catch {
     return undefined;
   }

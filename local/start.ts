@@ -53,14 +53,21 @@ function readFlags(argv: readonly string[]): StartFlags {
     process.exit(0);
   }
   const port = Number(values.port);
-  if (!(Number.isInteger(port) && port >= 0 && port <= 65535)) throw new UsageError(`--port must be a port from 0 to 65535, got ${JSON.stringify(values.port)}`);
+  if (!(Number.isInteger(port) && port >= 0 && port <= 65535))
+    throw new UsageError(`--port must be a port from 0 to 65535, got ${JSON.stringify(values.port)}`);
   if ((values.issuer === undefined) !== (values.audience === undefined)) throw new UsageError('--issuer and --audience go together');
   if (values['jwks-uri'] !== undefined && values.issuer === undefined) throw new UsageError('--jwks-uri needs --issuer');
   const issuer =
     values.issuer !== undefined && values.audience !== undefined
       ? { issuer: values.issuer, audience: values.audience, jwksUri: values['jwks-uri'] ?? `${values.issuer.replace(/\/+$/, '')}/.well-known/jwks.json` }
       : undefined;
-  return { port, stateDir: path.resolve(values['state-dir']), verbose: values.verbose, ...(values['data-dir'] !== undefined && { dataDir: path.resolve(values['data-dir']) }), ...(issuer && { issuer }) };
+  return {
+    port,
+    stateDir: path.resolve(values['state-dir']),
+    verbose: values.verbose,
+    ...(values['data-dir'] !== undefined && { dataDir: path.resolve(values['data-dir']) }),
+    ...(issuer && { issuer }),
+  };
 }
 
 /** A mistake in the command line: said plainly, exit code 2. */
@@ -85,7 +92,11 @@ async function checkPortFree(port: number): Promise<void> {
   const probe = createServer();
   await new Promise<void>((resolve, reject) => {
     probe.once('error', (error: NodeJS.ErrnoException) =>
-      reject(error.code === 'EADDRINUSE' ? new UsageError(`port ${port} is in use: stop what runs there, or pass --port to choose another (--port 0 picks a free one)`) : error),
+      reject(
+        error.code === 'EADDRINUSE'
+          ? new UsageError(`port ${port} is in use: stop what runs there, or pass --port to choose another (--port 0 picks a free one)`)
+          : error,
+      ),
     );
     // The gateway's own address (LocalGateway's default host).
     probe.listen(port, '127.0.0.1', () => resolve());
@@ -117,7 +128,11 @@ function describeEvent(event: InstanceEvent, logsDir: string): string {
 async function main(): Promise<void> {
   const flags = readFlags(process.argv.slice(2));
   const phases = new PhaseLog();
-  await phases.time('check port', () => checkPortFree(flags.port), () => (flags.port === 0 ? 'any free port' : `port ${flags.port} free`));
+  await phases.time(
+    'check port',
+    () => checkPortFree(flags.port),
+    () => (flags.port === 0 ? 'any free port' : `port ${flags.port} free`),
+  );
   fs.mkdirSync(flags.stateDir, { recursive: true });
   const keys = apiKeys(flags.stateDir);
   const tiers: LocalTier[] = DEFAULT_TIERS.map((tier) => ({
@@ -185,7 +200,9 @@ async function main(): Promise<void> {
   writeCurrentOutputs();
   if (flags.verbose) {
     phases.record('ready', 0);
-    process.stdout.write(['', 'Start-up (ms since the process started; phases overlap where they run together):', ...formatPhases(phases.list())].join('\n') + '\n');
+    process.stdout.write(
+      `${['', 'Start-up (ms since the process started; phases overlap where they run together):', ...formatPhases(phases.list())].join('\n')}\n`,
+    );
   }
 
   process.stdout.write(
@@ -193,7 +210,10 @@ async function main(): Promise<void> {
       '',
       `Gatehouse is running at ${gateway.apiUrl}`,
       '',
-      ...tiers.map((tier) => `  API key (${tier.name}: ${tier.rateLimit}/s, burst ${tier.burstLimit}${tier.quota ? `, ${tier.quota.limit}/${tier.quota.period.toLowerCase()}` : ''}): ${keys[tier.name]}`),
+      ...tiers.map(
+        (tier) =>
+          `  API key (${tier.name}: ${tier.rateLimit}/s, burst ${tier.burstLimit}${tier.quota ? `, ${tier.quota.limit}/${tier.quota.period.toLowerCase()}` : ''}): ${keys[tier.name]}`,
+      ),
       '',
       ...(token !== undefined
         ? [
@@ -201,7 +221,9 @@ async function main(): Promise<void> {
             '',
             `  curl -H 'x-api-key: ${keys[tiers[0].name]}' -H 'Authorization: Bearer ${token}' ${gateway.apiUrl}products`,
           ]
-        : [`Trusting ${trusted.issuer} (${trusted.audience !== undefined ? `audience ${trusted.audience[0]}` : `app clients ${(trusted.clientIds ?? []).join(', ')}`}); bring a token from it.`]),
+        : [
+            `Trusting ${trusted.issuer} (${trusted.audience !== undefined ? `audience ${trusted.audience[0]}` : `app clients ${(trusted.clientIds ?? []).join(', ')}`}); bring a token from it.`,
+          ]),
       '',
       `Outputs: ${path.join(flags.stateDir, OUTPUTS_FILE)}   Service logs: ${system.logsDir}   Stop: Ctrl-C`,
       '',

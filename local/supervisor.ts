@@ -28,7 +28,11 @@ export class RestartBackoff {
     this.initialMs = options.initialMs ?? 200;
     this.maxMs = options.maxMs ?? 5_000;
     this.resetAfterMs = options.resetAfterMs ?? 10_000;
-    for (const [name, value] of [['initialMs', this.initialMs], ['maxMs', this.maxMs], ['resetAfterMs', this.resetAfterMs]] as const) {
+    for (const [name, value] of [
+      ['initialMs', this.initialMs],
+      ['maxMs', this.maxMs],
+      ['resetAfterMs', this.resetAfterMs],
+    ] as const) {
       if (!(Number.isFinite(value) && value > 0)) throw new Error(`backoff.${name} must be a positive number of milliseconds, got ${value}`);
     }
     if (this.maxMs < this.initialMs) throw new Error(`backoff.maxMs must be at least initialMs (${this.initialMs}), got ${this.maxMs}`);

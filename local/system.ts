@@ -129,7 +129,12 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
   const phases = options.phases ?? new PhaseLog();
   // Stopped in this order: first no new traffic, then the services (which deregister on the way
   // out, so the registry must still be up), then the parts, and last the log files they wrote to.
-  const layers = { gateway: [] as (() => Promise<unknown>)[], services: [] as (() => Promise<unknown>)[], parts: [] as (() => Promise<unknown>)[], logs: [] as (() => Promise<unknown>)[] };
+  const layers = {
+    gateway: [] as (() => Promise<unknown>)[],
+    services: [] as (() => Promise<unknown>)[],
+    parts: [] as (() => Promise<unknown>)[],
+    logs: [] as (() => Promise<unknown>)[],
+  };
   const supervisors: { readonly instance: string; readonly supervisor: Supervisor<ServiceIncarnation> }[] = [];
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -137,7 +142,9 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
     for (const { supervisor } of supervisors) supervisor.retire();
     stopped ??= (async () => {
       for (const layer of [layers.gateway, layers.services, layers.parts, layers.logs]) {
-        await Promise.all(layer.map((step) => step().catch((error: unknown) => process.stderr.write(`stopping: ${error instanceof Error ? error.message : String(error)}\n`))));
+        await Promise.all(
+          layer.map((step) => step().catch((error: unknown) => process.stderr.write(`stopping: ${error instanceof Error ? error.message : String(error)}\n`))),
+        );
       }
     })();
     return stopped;
@@ -190,12 +197,16 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       track(
         phases.time(`start ${part}`, async () => {
           const { file } = await partsBundle;
-          const started = await startServiceProcess(file, { NODE_PATH: NODE_MODULES }, {
-            args: [part, JSON.stringify(partOptions)],
-            stdinPipe: true,
-            keepLogs: 0,
-            onLine: logWriter(part),
-          });
+          const started = await startServiceProcess(
+            file,
+            { NODE_PATH: NODE_MODULES },
+            {
+              args: [part, JSON.stringify(partOptions)],
+              stdinPipe: true,
+              keepLogs: 0,
+              onLine: logWriter(part),
+            },
+          );
           layers.parts.push(() => stopProcess(started, 10_000));
           void started.exited.then((code) => {
             if (stopped === undefined) options.onPartExit?.(part, code);
@@ -332,7 +343,12 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
 }
 
 /** The in-process authorizer and the gateway, finding services through the registry. */
-async function startGateway(options: LocalSystemOptions, trusted: TrustedIssuer, cloudMap: ReturnType<typeof createServiceDiscoveryClient>, live: ReadonlySet<string>): Promise<LocalGateway> {
+async function startGateway(
+  options: LocalSystemOptions,
+  trusted: TrustedIssuer,
+  cloudMap: ReturnType<typeof createServiceDiscoveryClient>,
+  live: ReadonlySet<string>,
+): Promise<LocalGateway> {
   const routes = options.routes ?? GATEHOUSE_ROUTES;
   const authorizer = createAuthorizerHandler(
     {

@@ -43,7 +43,10 @@ function clean(text: string): string {
 }
 
 function cell(text: string): string {
-  return clean(text).replace(/\n\s*\n/g, '<br><br>').replace(/\n/g, ' ').replace(/\|/g, '\\|');
+  return clean(text)
+    .replace(/\n\s*\n/g, '<br><br>')
+    .replace(/\n/g, ' ')
+    .replace(/\|/g, '\\|');
 }
 
 function codeCell(text: string): string {
@@ -90,7 +93,10 @@ function constructorSignature(project: Project, name: string, symbol: TsSymbol):
   const type = checker.getTypeOfSymbol(symbol);
   const signature = type === undefined ? undefined : checker.getSignaturesOfType(type, SignatureKind.Construct)[0];
   if (signature === undefined) return `new ${name}()`;
-  return `new ${name}(${signature.getParameters().map((parameter) => parameterText(project, parameter)).join(', ')})`;
+  return `new ${name}(${signature
+    .getParameters()
+    .map((parameter) => parameterText(project, parameter))
+    .join(', ')})`;
 }
 
 /** `name: Type`, or `name?: Type` for a parameter that is optional or has a default (`props = {}`). */
@@ -141,10 +147,24 @@ function collect(project: Project): Entry[] {
       const signature = type === undefined ? undefined : checker.getSignaturesOfType(type, SignatureKind.Call)[0];
       const returns = signature === undefined ? undefined : checker.getReturnTypeOfSignature(signature);
       const parameters = (signature?.getParameters() ?? []).map((parameter) => parameterText(project, parameter));
-      entries.push({ name, kind: 'function', doc, signature: `${name}(${parameters.join(', ')}): ${returns === undefined ? 'unknown' : checker.typeToString(returns)}`, properties: [], methods: [] });
+      entries.push({
+        name,
+        kind: 'function',
+        doc,
+        signature: `${name}(${parameters.join(', ')}): ${returns === undefined ? 'unknown' : checker.typeToString(returns)}`,
+        properties: [],
+        methods: [],
+      });
     } else if ((symbol.flags & SymbolFlags.Variable) !== 0) {
       const type = checker.getTypeOfSymbol(symbol);
-      entries.push({ name, kind: 'constant', doc, signature: `${name}: ${type === undefined ? 'unknown' : checker.typeToString(type)}`, properties: [], methods: [] });
+      entries.push({
+        name,
+        kind: 'constant',
+        doc,
+        signature: `${name}: ${type === undefined ? 'unknown' : checker.typeToString(type)}`,
+        properties: [],
+        methods: [],
+      });
     } else if ((symbol.flags & SymbolFlags.TypeAlias) !== 0) {
       const type = checker.getDeclaredTypeOfSymbol(symbol);
       entries.push({ name, kind: 'type', doc, signature: `type ${name} = ${checker.typeToString(type)}`, properties: [], methods: [] });

@@ -66,7 +66,11 @@ describe('GatewayStack', () => {
     expect(services).toHaveLength(2);
     for (const service of services) expect(service.Properties.ServiceRegistries).toEqual([expect.objectContaining({ RegistryArn: expect.anything() })]);
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 1);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Port: 80, Protocol: 'HTTP', DefaultActions: [Match.objectLike({ Type: 'fixed-response' })] });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      Port: 80,
+      Protocol: 'HTTP',
+      DefaultActions: [Match.objectLike({ Type: 'fixed-response' })],
+    });
     for (const [service, priority] of Object.entries(LISTENER_PRIORITIES)) {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
         Priority: priority,
@@ -75,7 +79,12 @@ describe('GatewayStack', () => {
       });
     }
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::TargetGroup', 2);
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', { TargetType: 'ip', Protocol: 'HTTP', HealthCheckPath: '/health', HealthCheckProtocol: 'HTTP' });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      TargetType: 'ip',
+      Protocol: 'HTTP',
+      HealthCheckPath: '/health',
+      HealthCheckProtocol: 'HTTP',
+    });
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Type: 'application' });
     template.resourceCountIs('AWS::ApiGateway::VpcLink', 0);
@@ -88,21 +97,36 @@ describe('GatewayStack', () => {
     if (albGroup === undefined) throw new Error('no ALB security group');
     const [albGroupId, albGroupResource] = albGroup;
     // Inline: only CDK's placeholder rule that matches no traffic, standing for "no egress".
-    expect(albGroupResource.Properties.SecurityGroupEgress).toEqual([{ CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', FromPort: 252, IpProtocol: 'icmp', ToPort: 86 }]);
+    expect(albGroupResource.Properties.SecurityGroupEgress).toEqual([
+      { CidrIp: '255.255.255.255/32', Description: 'Disallow all traffic', FromPort: 252, IpProtocol: 'icmp', ToPort: 86 },
+    ]);
     expect(albGroupResource.Properties.SecurityGroupIngress).toBeUndefined();
     const ref = { 'Fn::GetAtt': [albGroupId, 'GroupId'] };
-    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress')).map((rule) => rule.Properties).filter((rule) => JSON.stringify(rule.GroupId) === JSON.stringify(ref));
-    expect(egress.map((rule) => ({ to: rule.DestinationSecurityGroupId['Fn::GetAtt'][0], port: [rule.FromPort, rule.ToPort] })).sort((a, b) => a.to.localeCompare(b.to))).toEqual([
+    const egress = Object.values(template.findResources('AWS::EC2::SecurityGroupEgress'))
+      .map((rule) => rule.Properties)
+      .filter((rule) => JSON.stringify(rule.GroupId) === JSON.stringify(ref));
+    expect(
+      egress
+        .map((rule) => ({ to: rule.DestinationSecurityGroupId['Fn::GetAtt'][0], port: [rule.FromPort, rule.ToPort] }))
+        .sort((a, b) => a.to.localeCompare(b.to)),
+    ).toEqual([
       { to: expect.stringMatching(/^OrderServiceSecurityGroup/), port: [8080, 8080] },
       { to: expect.stringMatching(/^ProductServiceSecurityGroup/), port: [8080, 8080] },
     ]);
-    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress')).map((rule) => rule.Properties).filter((rule) => JSON.stringify(rule.GroupId) === JSON.stringify(ref));
-    expect(ingress.map((rule) => ({ from: rule.SourceSecurityGroupId['Fn::GetAtt'][0], port: [rule.FromPort, rule.ToPort] }))).toEqual([{ from: expect.stringMatching(/^GatewayVpcLinkSecurityGroup/), port: [80, 80] }]);
+    const ingress = Object.values(template.findResources('AWS::EC2::SecurityGroupIngress'))
+      .map((rule) => rule.Properties)
+      .filter((rule) => JSON.stringify(rule.GroupId) === JSON.stringify(ref));
+    expect(ingress.map((rule) => ({ from: rule.SourceSecurityGroupId['Fn::GetAtt'][0], port: [rule.FromPort, rule.ToPort] }))).toEqual([
+      { from: expect.stringMatching(/^GatewayVpcLinkSecurityGroup/), port: [80, 80] },
+    ]);
   });
 
   it('grants each task role its own tables only, and the order service DiscoverInstances', () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy'));
-    const statementsOf = (pattern: RegExp) => policies.filter(([id]) => pattern.test(id)).flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+    const statementsOf = (pattern: RegExp) =>
+      policies
+        .filter(([id]) => pattern.test(id))
+        .flatMap(([, policy]) => policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
     const resourcesText = (statements: { Resource: unknown }[]) => JSON.stringify(statements.map((statement) => statement.Resource));
     const product = statementsOf(/^ProductServiceTaskRole/);
     const order = statementsOf(/^OrderServiceTaskRole/);
@@ -120,7 +144,8 @@ describe('GatewayStack', () => {
     const allowedOnStar = new Set(['xray:PutTraceSegments', 'xray:PutTelemetryRecords', 'ecr:GetAuthorizationToken', 'servicediscovery:DiscoverInstances']);
     for (const [id, policy] of Object.entries(template.findResources('AWS::IAM::Policy'))) {
       for (const statement of policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]) {
-        if ([statement.Resource].flat().includes('*')) expect({ id, actions: [statement.Action].flat().filter((action) => !allowedOnStar.has(action)) }).toEqual({ id, actions: [] });
+        if ([statement.Resource].flat().includes('*'))
+          expect({ id, actions: [statement.Action].flat().filter((action) => !allowedOnStar.has(action)) }).toEqual({ id, actions: [] });
       }
     }
   });
@@ -144,11 +169,14 @@ describe('GatewayStack', () => {
   });
 
   it('outputs the API URL, the API key and usage plan ids of each tier, and the namespace', () => {
-    for (const output of ['ApiUrl', 'ApiKeyIdbasic', 'ApiKeyIdpro', 'UsagePlanIdbasic', 'UsagePlanIdpro', 'Namespace']) template.hasOutput(output, Match.anyValue());
+    for (const output of ['ApiUrl', 'ApiKeyIdbasic', 'ApiKeyIdpro', 'UsagePlanIdbasic', 'UsagePlanIdpro', 'Namespace'])
+      template.hasOutput(output, Match.anyValue());
   });
 
   it('the authorizer it deploys allows, for every scope set, exactly the methods of the template that the spec permits', () => {
-    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [AUTHORIZER_CONFIG_ENV]: Match.anyValue() } } } }));
+    const [fn] = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [AUTHORIZER_CONFIG_ENV]: Match.anyValue() } } } }),
+    );
     const config = readAuthorizerConfig(fn.Properties.Environment.Variables);
     const policies = new PolicyBuilder(config.scopeTable);
     const stageArn = 'arn:aws:execute-api:eu-west-1:123456789012:api1234567/v1';
@@ -163,17 +191,23 @@ describe('GatewayStack', () => {
       const held = scopes.filter((_scope, bit) => mask & (1 << bit));
       const policy = policies.build(methods[0].arn, held);
       for (const { route, arn } of methods) {
-        expect({ held, route: routeKey(route), allowed: policyAllows(policy, arn) }).toEqual({ held, route: routeKey(route), allowed: isRoutePermitted(route, new Set(held)) });
+        expect({ held, route: routeKey(route), allowed: policyAllows(policy, arn) }).toEqual({
+          held,
+          route: routeKey(route),
+          allowed: isRoutePermitted(route, new Set(held)),
+        });
       }
     }
   });
 });
 
 describe('configuration', () => {
-  it("gives each copy of the stack its own namespace, and the order service looks up and may discover in exactly that one", () => {
+  it('gives each copy of the stack its own namespace, and the order service looks up and may discover in exactly that one', () => {
     const app = projectApp({ bundle: false });
     // Both copies in one app (one account and region), built before either is synthesized.
-    const stacks = ['Gatehouse', 'GatehouseStaging'].map((id) => new GatewayStack(app, id, { config: readGatehouseConfig(CONFIG), env: { account: '123456789012', region: 'eu-west-1' } }));
+    const stacks = ['Gatehouse', 'GatehouseStaging'].map(
+      (id) => new GatewayStack(app, id, { config: readGatehouseConfig(CONFIG), env: { account: '123456789012', region: 'eu-west-1' } }),
+    );
     const names = stacks.map((stack) => {
       const template = Template.fromStack(stack);
       const [namespace] = Object.values(template.findResources('AWS::ServiceDiscovery::PrivateDnsNamespace'));
@@ -199,7 +233,11 @@ describe('configuration', () => {
         ...CONFIG,
         natGateways: 2,
         namespace: 'shop.internal',
-        gateway: { tiers: [{ name: 'free', rateLimit: 1, burstLimit: 2, quota: { limit: 100, period: 'DAY' } }], waf: false, cors: { allowOrigins: ['https://shop.example.com'] } },
+        gateway: {
+          tiers: [{ name: 'free', rateLimit: 1, burstLimit: 2, quota: { limit: 100, period: 'DAY' } }],
+          waf: false,
+          cors: { allowOrigins: ['https://shop.example.com'] },
+        },
         services: { desiredCount: 3, maxCapacity: 6, cpu: 512, memoryLimitMiB: 1024 },
       }).stack,
     );
@@ -214,14 +252,34 @@ describe('configuration', () => {
 
   it.each<[string, unknown, RegExp]>([
     ['a cache TTL over an hour', { ...CONFIG, authorizer: { resultsCacheTtlSeconds: 7200 } }, /resultsCacheTtl must be whole seconds from 0 to 3600, got 7200/],
-    ['an issuer with both audience and client ids', { issuers: [{ issuer: 'https://i.example.com', audience: 'a', clientIds: ['c'] }] }, /issuers\[0\] must be .*one of them/],
+    [
+      'an issuer with both audience and client ids',
+      { issuers: [{ issuer: 'https://i.example.com', audience: 'a', clientIds: ['c'] }] },
+      /issuers\[0\] must be .*one of them/,
+    ],
     ['cognito settings next to issuers', { ...CONFIG, cognito: { domainPrefix: 'shop' } }, /cognito applies only when issuers is empty or absent/],
-    ['an access token validity over a day', { cognito: { accessTokenValidityMinutes: 2000 } }, /accessTokenValidity must be from 5 minutes to 1 day \(Cognito's bounds\), got 1 day 9 hours/],
-    ['two issuers with plain subjects', { issuers: [CONFIG.issuers[0], { issuer: 'https://other.example.com', audience: 'api' }], authorizer: { userIds: 'subject' } }, /userIds must be "issuer-qualified" with 2 issuers/],
-    ['a tier rate without burst', { ...CONFIG, gateway: { tiers: [{ name: 'x', rateLimit: 5 }] } }, /tiers.x.burstLimit must be a whole number of requests >= 0, got undefined/],
+    [
+      'an access token validity over a day',
+      { cognito: { accessTokenValidityMinutes: 2000 } },
+      /accessTokenValidity must be from 5 minutes to 1 day \(Cognito's bounds\), got 1 day 9 hours/,
+    ],
+    [
+      'two issuers with plain subjects',
+      { issuers: [CONFIG.issuers[0], { issuer: 'https://other.example.com', audience: 'api' }], authorizer: { userIds: 'subject' } },
+      /userIds must be "issuer-qualified" with 2 issuers/,
+    ],
+    [
+      'a tier rate without burst',
+      { ...CONFIG, gateway: { tiers: [{ name: 'x', rateLimit: 5 }] } },
+      /tiers.x.burstLimit must be a whole number of requests >= 0, got undefined/,
+    ],
     ['three NAT gateways', { ...CONFIG, natGateways: 3 }, /natGateways must be 1 or 2/],
     ['a namespace that is no DNS name', { ...CONFIG, namespace: 'Not A Name' }, /namespace must be a DNS name/],
-    ['an API key source that does not exist', { ...CONFIG, gateway: { apiKeySource: 'COOKIE' } }, /gateway.apiKeySource must be "HEADER" or "AUTHORIZER", got "COOKIE"/],
+    [
+      'an API key source that does not exist',
+      { ...CONFIG, gateway: { apiKeySource: 'COOKIE' } },
+      /gateway.apiKeySource must be "HEADER" or "AUTHORIZER", got "COOKIE"/,
+    ],
   ])('refuses %s', (_name, config, message) => {
     expect(() => synth(config)).toThrow(message);
   });
@@ -267,14 +325,20 @@ describe('with no issuers configured (the cdk.json as shipped)', () => {
     });
     expect(client.Properties).not.toHaveProperty('ClientSecret');
     const server = logicalId(pool.resourceServer);
-    expect(client.Properties.AllowedOAuthScopes).toEqual(Object.values(SCOPES).sort().map((scope) => ({ 'Fn::Join': ['', [{ Ref: server }, `/${scope}`]] })));
+    expect(client.Properties.AllowedOAuthScopes).toEqual(
+      Object.values(SCOPES)
+        .sort()
+        .map((scope) => ({ 'Fn::Join': ['', [{ Ref: server }, `/${scope}`]] })),
+    );
     expect(client.Properties.ExplicitAuthFlows).toEqual(['ALLOW_REFRESH_TOKEN_AUTH']);
     // A Cognito domain prefix is unique in the region across accounts: the account id is in it.
     template.hasResourceProperties('AWS::Cognito::UserPoolDomain', { Domain: Match.stringLikeRegexp('^gatehouse-123456789012-[a-z0-9-]+$') });
   });
 
   it("hands the authorizer the pool as its one issuer: the pool's iss, the client's id as the only client, the server's prefix", () => {
-    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [AUTHORIZER_CONFIG_ENV]: Match.anyValue() } } } }));
+    const [fn] = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { [AUTHORIZER_CONFIG_ENV]: Match.anyValue() } } } }),
+    );
     const joined = fn.Properties.Environment.Variables[AUTHORIZER_CONFIG_ENV]['Fn::Join'][1] as unknown[];
     const text = joined.map((part) => (typeof part === 'string' ? part : `<${JSON.stringify(part)}>`)).join('');
     expect(text).toContain(`{"issuers":[{"issuer":"https://cognito-idp.eu-west-1.<{"Ref":"AWS::URLSuffix"}>/<{"Ref":"${logicalId(pool.userPool)}"}>",`);
@@ -284,10 +348,17 @@ describe('with no issuers configured (the cdk.json as shipped)', () => {
   });
 
   it('outputs the token endpoint, the machine client id, the user pool id and the scopes', () => {
-    template.hasOutput('TokenEndpoint', { Value: { 'Fn::Join': ['', ['https://', { Ref: logicalId(pool.domain) }, '.auth.eu-west-1.amazoncognito.com/oauth2/token']] } });
+    template.hasOutput('TokenEndpoint', {
+      Value: { 'Fn::Join': ['', ['https://', { Ref: logicalId(pool.domain) }, '.auth.eu-west-1.amazoncognito.com/oauth2/token']] },
+    });
     template.hasOutput('MachineClientId', { Value: { Ref: logicalId(pool.machineClient) } });
     template.hasOutput('UserPoolId', { Value: { Ref: logicalId(pool.userPool) } });
-    template.hasOutput('Scopes', { Value: Object.values(SCOPES).sort().map((scope) => `gatehouse/${scope}`).join(' ') });
+    template.hasOutput('Scopes', {
+      Value: Object.values(SCOPES)
+        .sort()
+        .map((scope) => `gatehouse/${scope}`)
+        .join(' '),
+    });
   });
 
   it('is what cdk.json configures: no placeholder issuer left to edit', () => {

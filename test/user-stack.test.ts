@@ -14,7 +14,13 @@ import { methodsOf } from './support/templates';
 
 const ROUTES: RouteSpec[] = [
   { method: 'GET', path: '/invoices/{id}', service: 'billing', scopes: ['invoices:read'] },
-  { method: 'POST', path: '/invoices', service: 'billing', scopes: ['invoices:write'], requestSchema: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer', minimum: 1 } } } },
+  {
+    method: 'POST',
+    path: '/invoices',
+    service: 'billing',
+    scopes: ['invoices:write'],
+    requestSchema: { type: 'object', required: ['amount'], properties: { amount: { type: 'integer', minimum: 1 } } },
+  },
 ];
 
 describe("a team's stack", () => {
@@ -41,7 +47,10 @@ describe("a team's stack", () => {
   it('uses its own VPC, and makes no other', () => {
     template.resourceCountIs('AWS::EC2::VPC', 1);
     template.hasResourceProperties('AWS::EC2::VPC', { CidrBlock: '10.42.0.0/16' });
-    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internal', Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^TeamVpcPrivate') }]) });
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Scheme: 'internal',
+      Subnets: Match.arrayWith([{ Ref: Match.stringLikeRegexp('^TeamVpcPrivate') }]),
+    });
   });
 
   it("serves its routes through the gateway's VPC link to its service's ALB rule, behind the authorizer", () => {
@@ -51,7 +60,9 @@ describe("a team's stack", () => {
       expect(method).toMatchObject({ AuthorizationType: 'CUSTOM', ApiKeyRequired: true });
       expect(JSON.stringify((method as { Integration: unknown }).Integration)).toContain(':80/invoices');
       expect(method).toMatchObject({ Integration: { ConnectionType: 'VPC_LINK', IntegrationTarget: { Ref: expect.stringMatching(/^NetworkLoadBalancer/) } } });
-      expect(method).toMatchObject({ Integration: { RequestParameters: expect.objectContaining({ 'integration.request.header.x-gatehouse-service': "'billing'" }) } });
+      expect(method).toMatchObject({
+        Integration: { RequestParameters: expect.objectContaining({ 'integration.request.header.x-gatehouse-service': "'billing'" }) },
+      });
     }
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 90,
@@ -62,7 +73,9 @@ describe("a team's stack", () => {
   });
 
   it("hands the team's scopes to the authorizer", () => {
-    const [fn] = Object.values(template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { GATEHOUSE_AUTHORIZER_CONFIG: Match.anyValue() } } } }));
+    const [fn] = Object.values(
+      template.findResources('AWS::Lambda::Function', { Properties: { Environment: { Variables: { GATEHOUSE_AUTHORIZER_CONFIG: Match.anyValue() } } } }),
+    );
     expect(JSON.parse(fn.Properties.Environment.Variables.GATEHOUSE_AUTHORIZER_CONFIG)).toMatchObject({
       issuers: [{ issuer: 'https://login.example.com', audience: ['billing-api'] }],
       scopeTable: { any: [], byScope: { 'invoices:read': ['GET/invoices/*'], 'invoices:write': ['POST/invoices'] } },
@@ -106,12 +119,19 @@ describe("a team's service in a stack of its own, behind a gateway in another", 
       expect(method).toMatchObject({ Integration: { ConnectionType: 'VPC_LINK', IntegrationTarget: fromServices } });
     }
     apiTemplate.resourceCountIs('AWS::ApiGatewayV2::VpcLink', 1);
-    apiTemplate.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { FromPort: 80, ToPort: 80, GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Services' }) } });
-    apiTemplate.hasResourceProperties('AWS::EC2::SecurityGroupEgress', { FromPort: 80, ToPort: 80, DestinationSecurityGroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Services' }) } });
+    apiTemplate.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 80,
+      ToPort: 80,
+      GroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Services' }) },
+    });
+    apiTemplate.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
+      FromPort: 80,
+      ToPort: 80,
+      DestinationSecurityGroupId: { 'Fn::GetStackOutput': Match.objectLike({ StackName: 'Services' }) },
+    });
     servicesTemplate.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 90,
       Transforms: [{ Type: 'url-rewrite', UrlRewriteConfig: { Rewrites: [{ Regex: '^/v1(/.*)$', Replace: '$1' }] } }],
     });
   });
 });
-

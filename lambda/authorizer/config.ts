@@ -175,8 +175,11 @@ export function assertAuthorizerConfig(value: unknown, options: ConfigCheckOptio
       throw new Error(`algorithms: ${JSON.stringify(algorithm)} is not allowed; use asymmetric ones: ${SUPPORTED_ALGORITHMS.join(', ')}`);
     }
   }
-  if (!(typeof clockToleranceSeconds === 'number' && Number.isInteger(clockToleranceSeconds))
-    || clockToleranceSeconds < 0 || clockToleranceSeconds > MAX_CLOCK_TOLERANCE_SECONDS) {
+  if (
+    !(typeof clockToleranceSeconds === 'number' && Number.isInteger(clockToleranceSeconds)) ||
+    clockToleranceSeconds < 0 ||
+    clockToleranceSeconds > MAX_CLOCK_TOLERANCE_SECONDS
+  ) {
     throw new Error(`clockTolerance must be whole seconds from 0 to ${MAX_CLOCK_TOLERANCE_SECONDS}, got ${String(clockToleranceSeconds)}`);
   }
   if (tokenType !== undefined && !(typeof tokenType === 'string' && tokenType.length > 0)) {
@@ -189,7 +192,9 @@ export function assertAuthorizerConfig(value: unknown, options: ConfigCheckOptio
     throw new Error(`userIds must be "subject" or "issuer-qualified", got ${JSON.stringify(userIds)}`);
   }
   if (userIds === 'subject' && issuers.length > 1) {
-    throw new Error(`userIds must be "issuer-qualified" with ${issuers.length} issuers: each issuer picks its own subs, and with "subject" two issuers' users with the same sub would be one customer`);
+    throw new Error(
+      `userIds must be "issuer-qualified" with ${issuers.length} issuers: each issuer picks its own subs, and with "subject" two issuers' users with the same sub would be one customer`,
+    );
   }
   assertScopeTable(scopeTable);
   assertObject(jwks, 'jwks');
@@ -233,7 +238,8 @@ function assertIssuer(value: unknown, name: string, options: ConfigCheckOptions)
     throw new Error(`${name}.issuer must be the exact iss value of the issuer's tokens, got ${JSON.stringify(issuer)}`);
   }
   // An issuer identifier has no fragment (OpenID Connect Discovery 1.0, section 3): `#` separates it from sub in a qualified user id.
-  if (issuer.includes(USER_ID_SEPARATOR)) throw new Error(`${name}.issuer must not contain "${USER_ID_SEPARATOR}" (an issuer URL has no fragment), got ${issuer}`);
+  if (issuer.includes(USER_ID_SEPARATOR))
+    throw new Error(`${name}.issuer must not contain "${USER_ID_SEPARATOR}" (an issuer URL has no fragment), got ${issuer}`);
   const isNameList = (list: unknown): boolean => Array.isArray(list) && list.length > 0 && list.every((entry) => typeof entry === 'string' && entry.length > 0);
   if ((audience === undefined) === (clientIds === undefined)) {
     throw new Error(`${name} must have exactly one of audience (tokens with aud) and clientIds (Cognito access tokens) for ${issuer}`);

@@ -30,7 +30,11 @@ export abstract class AuthorizerError extends Error {
 /** The token is missing, malformed, untrusted or invalid: API Gateway answers 401. */
 export class TokenRejectedError extends AuthorizerError {
   override readonly name = 'TokenRejectedError';
-  constructor(readonly code: RejectionCode, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: RejectionCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }

@@ -43,7 +43,10 @@ interface TimeClaims {
 class VerifiedTokens {
   private readonly entries = new Map<string, { readonly caller: VerifiedToken; readonly times: TimeClaims; readonly verifiedAt: number }>();
 
-  constructor(private readonly maxEntries: number, private readonly maxAgeMs: number) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly maxAgeMs: number,
+  ) {}
 
   get(token: string, nowMs: number): { readonly caller: VerifiedToken; readonly times: TimeClaims } | undefined {
     if (this.maxEntries === 0) return undefined;
@@ -85,7 +88,10 @@ export class JwtVerifier {
   /** Signature checks done (cache misses), for tests and benchmarks. */
   signatureChecks = 0;
 
-  constructor(private readonly config: AuthorizerConfig, options: VerifierOptions = {}) {
+  constructor(
+    private readonly config: AuthorizerConfig,
+    options: VerifierOptions = {},
+  ) {
     this.clock = options.clock ?? (() => new Date());
     this.verified = new VerifiedTokens(options.verifiedTokenCacheSize ?? 1000, config.jwks.cacheMaxAgeMs);
     this.issuers = new Map(
@@ -228,10 +234,14 @@ function stringClaim(value: unknown): string | undefined {
 function checkCognitoAccessToken(payload: JWTPayload, clientIds: readonly string[]): void {
   const use = payload.token_use;
   if (use !== 'access') {
-    throw new TokenRejectedError('TOKEN_USE_INVALID', use === undefined ? 'token_use is missing; an access token is required' : `token_use is ${JSON.stringify(use)}; an access token is required`);
+    throw new TokenRejectedError(
+      'TOKEN_USE_INVALID',
+      use === undefined ? 'token_use is missing; an access token is required' : `token_use is ${JSON.stringify(use)}; an access token is required`,
+    );
   }
   const clientId = payload.client_id;
-  if (typeof clientId !== 'string' || !clientIds.includes(clientId)) throw new TokenRejectedError('TOKEN_CLIENT_UNTRUSTED', 'client_id is not a trusted app client');
+  if (typeof clientId !== 'string' || !clientIds.includes(clientId))
+    throw new TokenRejectedError('TOKEN_CLIENT_UNTRUSTED', 'client_id is not a trusted app client');
 }
 
 /**
@@ -242,6 +252,7 @@ function scopesOf(payload: JWTPayload, prefix: string | undefined): string[] {
   const { scope, scp } = payload;
   const raw = typeof scope === 'string' ? scope.split(' ') : Array.isArray(scp) ? scp : typeof scp === 'string' ? scp.split(' ') : [];
   const named = raw.filter((entry): entry is string => typeof entry === 'string' && entry.length > 0);
-  const scopes = prefix === undefined ? named : named.filter((entry) => entry.startsWith(prefix) && entry.length > prefix.length).map((entry) => entry.slice(prefix.length));
+  const scopes =
+    prefix === undefined ? named : named.filter((entry) => entry.startsWith(prefix) && entry.length > prefix.length).map((entry) => entry.slice(prefix.length));
   return [...new Set(scopes)];
 }

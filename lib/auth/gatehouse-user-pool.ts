@@ -88,7 +88,9 @@ export class GatehouseUserPool extends Construct {
       authFlows: {},
       oAuth: {
         flows: { clientCredentials: true },
-        scopes: scopeNames.map((scopeName) => cognito.OAuthScope.resourceServer(this.resourceServer, new cognito.ResourceServerScope({ scopeName, scopeDescription: scopeName }))),
+        scopes: scopeNames.map((scopeName) =>
+          cognito.OAuthScope.resourceServer(this.resourceServer, new cognito.ResourceServerScope({ scopeName, scopeDescription: scopeName })),
+        ),
       },
       accessTokenValidity,
       // Client credentials issue no ID or refresh tokens; these are Cognito's minimums, never used.
@@ -113,7 +115,8 @@ export class GatehouseUserPool extends Construct {
 
     Validations.of(this.userPool).acknowledge({
       id: 'AwsSolutions-COG8',
-      reason: "The pool serves machine clients through the client-credentials flow; the Plus plan's threat protection guards user sign-ins, which this pool does not offer",
+      reason:
+        "The pool serves machine clients through the client-credentials flow; the Plus plan's threat protection guards user sign-ins, which this pool does not offer",
     });
   }
 
@@ -149,12 +152,15 @@ function validateIdentifier(identifier: string): void {
 function validateValidity(validity: Duration): void {
   if (validity.isUnresolved()) return;
   const minutes = validity.toMinutes({ integral: false });
-  if (minutes < 5 || minutes > 24 * 60) throw new Error(`accessTokenValidity must be from 5 minutes to 1 day (Cognito's bounds), got ${validity.toHumanString()}`);
+  if (minutes < 5 || minutes > 24 * 60)
+    throw new Error(`accessTokenValidity must be from 5 minutes to 1 day (Cognito's bounds), got ${validity.toHumanString()}`);
 }
 
 function validateDomainPrefix(prefix: string): void {
   if (Token.isUnresolved(prefix)) return;
   if (!/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(prefix) || /aws|amazon|cognito/.test(prefix)) {
-    throw new Error(`domainPrefix must be 1 to 63 lower-case letters, digits and inner hyphens, without "aws", "amazon" or "cognito", got ${JSON.stringify(prefix)}`);
+    throw new Error(
+      `domainPrefix must be 1 to 63 lower-case letters, digits and inner hyphens, without "aws", "amazon" or "cognito", got ${JSON.stringify(prefix)}`,
+    );
   }
 }

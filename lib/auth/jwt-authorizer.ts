@@ -274,7 +274,8 @@ function wholeSeconds(name: string, duration: Duration): number {
 
 /** A copy of `config` whose unresolved issuer values are placeholders of the same shape, for the checks. */
 function checkable(config: AuthorizerConfig): AuthorizerConfig {
-  const placeholder = (value: string, index: number, kind: string): string => (Token.isUnresolved(value) ? `https://unresolved-${index}.invalid/${kind}` : value);
+  const placeholder = (value: string, index: number, kind: string): string =>
+    Token.isUnresolved(value) ? `https://unresolved-${index}.invalid/${kind}` : value;
   const issuers: TrustedIssuer[] = config.issuers.map((entry, index) => ({
     ...entry,
     issuer: placeholder(entry.issuer, index, 'issuer'),

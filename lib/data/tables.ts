@@ -44,9 +44,7 @@ export const ORDERS_BY_CUSTOMER_INDEX = 'byCustomer';
 export const ORDERS_TABLE: TableDefinition = {
   id: 'orders',
   partitionKey: { name: 'id', type: 'S' },
-  globalSecondaryIndexes: [
-    { indexName: ORDERS_BY_CUSTOMER_INDEX, partitionKey: { name: 'customerId', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } },
-  ],
+  globalSecondaryIndexes: [{ indexName: ORDERS_BY_CUSTOMER_INDEX, partitionKey: { name: 'customerId', type: 'S' }, sortKey: { name: 'createdAt', type: 'S' } }],
 };
 
 /**

@@ -21,7 +21,9 @@ export function toApiGatewaySchema(schema: JsonSchema): apigateway.JsonSchema {
     ...(type !== undefined && { type: TYPES[type] }),
     ...(properties !== undefined && { properties: Object.fromEntries(Object.entries(properties).map(([name, value]) => [name, toApiGatewaySchema(value)])) }),
     ...(items !== undefined && { items: toApiGatewaySchema(items) }),
-    ...(additionalProperties !== undefined && { additionalProperties: typeof additionalProperties === 'boolean' ? additionalProperties : toApiGatewaySchema(additionalProperties) }),
+    ...(additionalProperties !== undefined && {
+      additionalProperties: typeof additionalProperties === 'boolean' ? additionalProperties : toApiGatewaySchema(additionalProperties),
+    }),
     ...(values !== undefined && { enum: [...values] }),
     ...(required !== undefined && { required: [...required] }),
   };

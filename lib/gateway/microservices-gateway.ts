@@ -317,7 +317,9 @@ export class MicroservicesGateway extends Construct {
   addService(name: string, target: GatewayTarget): void {
     if (this.services.has(name)) throw new Error(`service ${name} is already behind the gateway`);
     if (!/^[A-Za-z0-9._-]{1,128}$/.test(target.serviceName)) {
-      throw new Error(`service ${name}: serviceName must be 1 to 128 letters, digits, dots, hyphens or underscores (an x-gatehouse-service header value), got ${JSON.stringify(target.serviceName)}`);
+      throw new Error(
+        `service ${name}: serviceName must be 1 to 128 letters, digits, dots, hyphens or underscores (an x-gatehouse-service header value), got ${JSON.stringify(target.serviceName)}`,
+      );
     }
     if (target.listenerRule !== undefined) {
       const rule = target.listenerRule.node.defaultChild as elbv2.CfnListenerRule;
@@ -331,10 +333,14 @@ export class MicroservicesGateway extends Construct {
     validateRoutes([...this.routes, ...routes]);
     for (const route of routes) {
       if (route.path.split('/')[1] === this.stageName) {
-        throw new Error(`routes: ${routeKey(route)} starts with the stage name ${this.stageName}, which the ALB takes off the path (see stagePrefixRewrite); rename the stage or the route`);
+        throw new Error(
+          `routes: ${routeKey(route)} starts with the stage name ${this.stageName}, which the ALB takes off the path (see stagePrefixRewrite); rename the stage or the route`,
+        );
       }
       if (!this.services.has(route.service)) {
-        throw new Error(`routes: ${routeKey(route)} names the service ${route.service}, which is not behind the gateway (known: ${[...this.services.keys()].join(', ') || 'none'}); add it with addService`);
+        throw new Error(
+          `routes: ${routeKey(route)} names the service ${route.service}, which is not behind the gateway (known: ${[...this.services.keys()].join(', ') || 'none'}); add it with addService`,
+        );
       }
     }
     this.authorizer.addRoutes(routes);
@@ -514,7 +520,11 @@ export class MicroservicesGateway extends Construct {
         );
       }
     }
-    const metric = (name: string) => ({ cloudWatchMetricsEnabled: true, sampledRequestsEnabled: true, metricName: `${Names.uniqueId(this).slice(-40)}${name}` });
+    const metric = (name: string) => ({
+      cloudWatchMetricsEnabled: true,
+      sampledRequestsEnabled: true,
+      metricName: `${Names.uniqueId(this).slice(-40)}${name}`,
+    });
     const managed = (name: string, priority: number): wafv2.CfnWebACL.RuleProperty => ({
       name,
       priority,
@@ -568,7 +578,8 @@ function operationName(route: RouteSpec): string {
 }
 
 function validateThrottle(name: string, throttle: RouteThrottle): void {
-  if (!(typeof throttle.rateLimit === 'number' && throttle.rateLimit >= 0)) throw new Error(`${name}.rateLimit must be requests per second >= 0, got ${String(throttle.rateLimit)}`);
+  if (!(typeof throttle.rateLimit === 'number' && throttle.rateLimit >= 0))
+    throw new Error(`${name}.rateLimit must be requests per second >= 0, got ${String(throttle.rateLimit)}`);
   if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 0)) {
     throw new Error(`${name}.burstLimit must be a whole number of requests >= 0, got ${String(throttle.burstLimit)}`);
   }
@@ -578,7 +589,8 @@ function validateTiers(tiers: readonly UsagePlanTier[]): void {
   if (tiers.length === 0) throw new Error('tiers must list at least one usage plan tier: every route needs an API key');
   const names = new Set<string>();
   for (const tier of tiers) {
-    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(tier.name)) throw new Error(`tiers: name must be 1 to 32 letters and digits, starting with a letter, got ${JSON.stringify(tier.name)}`);
+    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(tier.name))
+      throw new Error(`tiers: name must be 1 to 32 letters and digits, starting with a letter, got ${JSON.stringify(tier.name)}`);
     if (names.has(tier.name)) throw new Error(`tiers: ${tier.name} is listed twice`);
     names.add(tier.name);
     validateThrottle(`tiers.${tier.name}`, tier);
@@ -593,5 +605,3 @@ function validateTimeout(timeout: Duration): void {
   const ms = timeout.toMilliseconds();
   if (ms < 50 || ms > 29_000) throw new Error(`integrationTimeout must be from 50 ms to 29 seconds, got ${timeout.toHumanString()}`);
 }
-
-

@@ -295,7 +295,10 @@ export class GatewayMonitoring extends Construct {
     });
     if (props.accessLogs === undefined) return;
 
-    const throttled = this.countLines('Throttled', props.accessLogs, jsonEqualsPattern('status', '429'), 'ThrottledRequests').metric({ statistic: 'Sum', period: PERIOD });
+    const throttled = this.countLines('Throttled', props.accessLogs, jsonEqualsPattern('status', '429'), 'ThrottledRequests').metric({
+      statistic: 'Sum',
+      period: PERIOD,
+    });
     const requests = new cloudwatch.Metric({
       namespace: 'AWS/ApiGateway',
       metricName: 'Count',
@@ -347,7 +350,12 @@ export class GatewayMonitoring extends Construct {
       });
     }
     if (props.authorizerLogGroup !== undefined) {
-      const jwks = this.countLines('JwksUnavailable', props.authorizerLogGroup, jsonEqualsPattern(LOG_CODE_FIELD, JWKS_UNAVAILABLE_CODE), 'JwksUnavailable').metric({
+      const jwks = this.countLines(
+        'JwksUnavailable',
+        props.authorizerLogGroup,
+        jsonEqualsPattern(LOG_CODE_FIELD, JWKS_UNAVAILABLE_CODE),
+        'JwksUnavailable',
+      ).metric({
         statistic: 'Sum',
         period: PERIOD,
       });
@@ -413,15 +421,25 @@ export class GatewayMonitoring extends Construct {
       }
       if (item.logGroup !== undefined) {
         // Each service's lines carry its name (`service`, services/common/server.ts): one metric, a dimension per service.
-        const dependency = this.countLines(`DependencyUnavailable${pascal(item.name)}`, item.logGroup, jsonEqualsPattern(LOG_CODE_FIELD, DEPENDENCY_UNAVAILABLE_CODE), 'DependencyUnavailable', {
-          [SERVICE_DIMENSION]: `$.${SERVICE_LOG_FIELD}`,
-        }).metric({ dimensionsMap: { [SERVICE_DIMENSION]: item.name }, statistic: 'Sum', period: PERIOD });
+        const dependency = this.countLines(
+          `DependencyUnavailable${pascal(item.name)}`,
+          item.logGroup,
+          jsonEqualsPattern(LOG_CODE_FIELD, DEPENDENCY_UNAVAILABLE_CODE),
+          'DependencyUnavailable',
+          {
+            [SERVICE_DIMENSION]: `$.${SERVICE_LOG_FIELD}`,
+          },
+        ).metric({ dimensionsMap: { [SERVICE_DIMENSION]: item.name }, statistic: 'Sum', period: PERIOD });
         groups.push({
           title: `${DEPENDENCY_UNAVAILABLE_CODE} answers`,
           metrics: [{ metric: dependency, alarmFriendlyName: 'DependencyUnavailable', addAlarm: { Critical: greaterThan(t.dependencyUnavailable) } }],
         });
       }
-      this.facade.monitorCustom({ alarmFriendlyName: `Service-${item.name}`, humanReadableName: `Service ${item.name}: tasks, targets, dependencies`, metricGroups: groups });
+      this.facade.monitorCustom({
+        alarmFriendlyName: `Service-${item.name}`,
+        humanReadableName: `Service ${item.name}: tasks, targets, dependencies`,
+        metricGroups: groups,
+      });
     }
   }
 
@@ -493,11 +511,19 @@ export class GatewayMonitoring extends Construct {
 // Counts that no line or datapoint means zero of: missing data is not breaching, so an alarm that
 // fired returns to OK (and says so on the topic) once the lines stop, instead of sitting in INSUFFICIENT_DATA.
 function greaterThan(threshold: number) {
-  return { threshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING };
+  return {
+    threshold,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+    treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+  };
 }
 
 function atLeast(threshold: number) {
-  return { threshold, comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD, treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING };
+  return {
+    threshold,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    treatMissingDataOverride: cloudwatch.TreatMissingData.NOT_BREACHING,
+  };
 }
 
 function pascal(name: string): string {
@@ -511,8 +537,24 @@ function definedOnly<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, entry]) => entry !== undefined)) as Partial<T>;
 }
 
-const PERCENTS = ['api5xxRatePercent', 'api4xxRatePercent', 'api429RatePercent', 'authorizerErrorRatePercent', 'serviceCpuPercent', 'serviceMemoryPercent'] as const;
-const COUNTS = ['throttledRequestsPerTier', 'authorizerThrottles', 'jwksUnavailable', 'missingTasks', 'unhealthyTargets', 'tableThrottledRequests', 'tableSystemErrors', 'dependencyUnavailable'] as const;
+const PERCENTS = [
+  'api5xxRatePercent',
+  'api4xxRatePercent',
+  'api429RatePercent',
+  'authorizerErrorRatePercent',
+  'serviceCpuPercent',
+  'serviceMemoryPercent',
+] as const;
+const COUNTS = [
+  'throttledRequestsPerTier',
+  'authorizerThrottles',
+  'jwksUnavailable',
+  'missingTasks',
+  'unhealthyTargets',
+  'tableThrottledRequests',
+  'tableSystemErrors',
+  'dependencyUnavailable',
+] as const;
 
 function validateThresholds(thresholds: Required<GatewayAlarmThresholds>): void {
   for (const name of PERCENTS) {

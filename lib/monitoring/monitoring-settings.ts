@@ -59,17 +59,25 @@ export function assertMonitoringSettings(value: unknown, where: string): asserts
   if (value === undefined) return;
   if (!isRecord(value)) throw new Error(`${where}: monitoring must be an object`);
   const known = new Set(['enabled', 'alarmTopicArn', 'thresholds']);
-  for (const key of Object.keys(value)) if (!known.has(key)) throw new Error(`${where}: monitoring.${key} is not a setting; the settings are ${[...known].join(', ')}`);
-  if (value.enabled !== undefined && typeof value.enabled !== 'boolean') throw new Error(`${where}: monitoring.enabled must be true or false, got ${JSON.stringify(value.enabled)}`);
-  if (value.alarmTopicArn !== undefined && !(typeof value.alarmTopicArn === 'string' && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/.test(value.alarmTopicArn))) {
-    throw new Error(`${where}: monitoring.alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(value.alarmTopicArn)}`);
+  for (const key of Object.keys(value))
+    if (!known.has(key)) throw new Error(`${where}: monitoring.${key} is not a setting; the settings are ${[...known].join(', ')}`);
+  if (value.enabled !== undefined && typeof value.enabled !== 'boolean')
+    throw new Error(`${where}: monitoring.enabled must be true or false, got ${JSON.stringify(value.enabled)}`);
+  if (
+    value.alarmTopicArn !== undefined &&
+    !(typeof value.alarmTopicArn === 'string' && /^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]{1,256}$/.test(value.alarmTopicArn))
+  ) {
+    throw new Error(
+      `${where}: monitoring.alarmTopicArn must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>), got ${JSON.stringify(value.alarmTopicArn)}`,
+    );
   }
   const { thresholds } = value;
   if (thresholds === undefined) return;
   if (!isRecord(thresholds)) throw new Error(`${where}: monitoring.thresholds must be an object`);
   const names = new Set<string>(MONITORING_THRESHOLD_SETTINGS);
   for (const [key, entry] of Object.entries(thresholds)) {
-    if (!names.has(key)) throw new Error(`${where}: monitoring.thresholds.${key} is not a threshold; the thresholds are ${MONITORING_THRESHOLD_SETTINGS.join(', ')}`);
+    if (!names.has(key))
+      throw new Error(`${where}: monitoring.thresholds.${key} is not a threshold; the thresholds are ${MONITORING_THRESHOLD_SETTINGS.join(', ')}`);
     if (typeof entry !== 'number') throw new Error(`${where}: monitoring.thresholds.${key} must be a number, got ${JSON.stringify(entry)}`);
   }
 }

@@ -109,7 +109,8 @@ export class GatehouseNetwork extends Construct {
     });
     Validations.of(this.loadBalancer).acknowledge({
       id: 'AwsSolutions-ELB2',
-      reason: 'Internal ALB reached only through the API VPC link; the API access log records every request with its id, and ALB access logs would need a bucket of their own',
+      reason:
+        'Internal ALB reached only through the API VPC link; the API access log records every request with its id, and ALB access logs would need a bucket of their own',
     });
   }
 }

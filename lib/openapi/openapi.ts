@@ -129,7 +129,10 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: Open
     components: {
       schemas,
       responses: Object.fromEntries(
-        ERROR_RESPONSES.map(([, name, description]) => [name, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } }]),
+        ERROR_RESPONSES.map(([, name, description]) => [
+          name,
+          { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } },
+        ]),
       ),
       securitySchemes: {
         [OPENAPI_SECURITY.bearer]: {
@@ -139,7 +142,12 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: Open
           description: "An access token of a trusted issuer (RS256 or ES256). A route's scopes are listed on it: a token with any one of them may call it.",
         },
         ...(apiKeyHeader && {
-          [OPENAPI_SECURITY.apiKey]: { type: 'apiKey', in: 'header', name: API_KEY_HEADER, description: "Your tier's API key: its usage plan sets your rate limit and quota" },
+          [OPENAPI_SECURITY.apiKey]: {
+            type: 'apiKey',
+            in: 'header',
+            name: API_KEY_HEADER,
+            description: "Your tier's API key: its usage plan sets your rate limit and quota",
+          },
         }),
       },
     },
@@ -165,7 +173,8 @@ export function toJsonSchema2020(schema: JsonSchema | Readonly<Record<string, un
   for (const [key, value] of Object.entries(source)) {
     switch (key) {
       case '$schema':
-        if (typeof value !== 'string' || !DRAFT_04.test(value)) throw new Error(`schema $schema must be draft-04 (${DRAFT_04.source}), got ${JSON.stringify(value)}`);
+        if (typeof value !== 'string' || !DRAFT_04.test(value))
+          throw new Error(`schema $schema must be draft-04 (${DRAFT_04.source}), got ${JSON.stringify(value)}`);
         break;
       case 'id':
         out.$id = value as string;
@@ -228,7 +237,12 @@ export function toJsonSchema2020(schema: JsonSchema | Readonly<Record<string, un
 }
 
 function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean): Record<string, OpenApiValue> {
-  const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => ({ name: match[1], in: 'path', required: true, schema: { type: 'string', minLength: 1 } }));
+  const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => ({
+    name: match[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string', minLength: 1 },
+  }));
   const hasBody = route.requestSchema !== undefined;
   // Read by presence, so that route specs with and without a ceiling field render alike.
   const ceiling = 'ceiling' in route ? (route.ceiling as RouteThrottle | undefined) : undefined;
@@ -244,7 +258,8 @@ function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean)
     },
   };
   for (const [status, name, , when] of ERROR_RESPONSES) {
-    if (when === 'always' || (when === 'body' && hasBody) || (when === 'parameters' && parameters.length > 0)) responses[status] = { $ref: `#/components/responses/${name}` };
+    if (when === 'always' || (when === 'body' && hasBody) || (when === 'parameters' && parameters.length > 0))
+      responses[status] = { $ref: `#/components/responses/${name}` };
   }
   responses.default = { description: 'Any other error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } };
   return {
@@ -273,7 +288,9 @@ function successOf(route: RouteSpec): { status: string; description: string } {
 }
 
 function defaultServers(stageName: string): OpenApiServer[] {
-  return [{ url: `https://{restApiId}.execute-api.{region}.amazonaws.com/${stageName}`, description: 'The API Gateway stage (see the ApiUrl output of the stack)' }];
+  return [
+    { url: `https://{restApiId}.execute-api.{region}.amazonaws.com/${stageName}`, description: 'The API Gateway stage (see the ApiUrl output of the stack)' },
+  ];
 }
 
 function serverObject(server: OpenApiServer): OpenApiValue {
@@ -282,7 +299,9 @@ function serverObject(server: OpenApiServer): OpenApiValue {
     url: server.url,
     ...(server.description !== undefined && { description: server.description }),
     ...(variables.length > 0 && {
-      variables: Object.fromEntries(variables.map((name) => [name, { default: name === 'region' ? 'us-east-1' : 'replace-me', description: `The ${name} of your deployment` }])),
+      variables: Object.fromEntries(
+        variables.map((name) => [name, { default: name === 'region' ? 'us-east-1' : 'replace-me', description: `The ${name} of your deployment` }]),
+      ),
     }),
   };
 }

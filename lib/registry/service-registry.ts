@@ -16,7 +16,12 @@ export const DEFAULT_NAMESPACE_NAME = 'gatehouse.local';
  */
 export function defaultNamespaceName(stackName: string): string {
   if (Token.isUnresolved(stackName)) return DEFAULT_NAMESPACE_NAME;
-  const label = stackName.toLowerCase().replace(/[^a-z0-9-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63).replace(/-+$/, '');
+  const label = stackName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63)
+    .replace(/-+$/, '');
   return `${label.length > 0 ? label : 'gatehouse'}.local`;
 }
 
@@ -117,6 +122,8 @@ function validateNamespaceName(name: string): void {
   const label = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
   const labels = name.split('.');
   if (name.length > 253 || labels.length < 2 || !labels.every((part) => label.test(part))) {
-    throw new Error(`namespaceName must be a DNS name of two or more lower-case labels (letters, digits, inner hyphens) such as "gatehouse.local", got ${JSON.stringify(name)}`);
+    throw new Error(
+      `namespaceName must be a DNS name of two or more lower-case labels (letters, digits, inner hyphens) such as "gatehouse.local", got ${JSON.stringify(name)}`,
+    );
   }
 }

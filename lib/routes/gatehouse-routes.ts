@@ -113,7 +113,7 @@ export const GATEHOUSE_ROUTES: readonly RouteSpec[] = [
     summary: 'Update a product',
   },
   { method: 'GET', path: '/orders', service: SERVICES.order, scopes: [SCOPES.ordersRead], summary: "List the caller's orders, newest first" },
-  { method: 'GET', path: '/orders/{id}', service: SERVICES.order, scopes: [SCOPES.ordersRead], summary: 'Get one of the caller\'s orders' },
+  { method: 'GET', path: '/orders/{id}', service: SERVICES.order, scopes: [SCOPES.ordersRead], summary: "Get one of the caller's orders" },
   {
     method: 'POST',
     path: '/orders',

@@ -95,7 +95,10 @@ export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
  * `GET/products/*` for `GET /products/{id}`. Path parameters become `*`.
  */
 export function routePolicyResource(route: Pick<RouteSpec, 'method' | 'path'>): string {
-  const path = route.path.split('/').map((segment) => (segment.startsWith('{') ? '*' : segment)).join('/');
+  const path = route.path
+    .split('/')
+    .map((segment) => (segment.startsWith('{') ? '*' : segment))
+    .join('/');
   return `${route.method}${path}`;
 }
 
@@ -149,7 +152,13 @@ function validateRoute(route: RouteSpec): void {
   if (typeof route.path !== 'string' || !route.path.startsWith('/')) {
     throw new Error(`${name}: path must start with /, got ${JSON.stringify(route.path)}`);
   }
-  if (route.path !== '/' && !route.path.slice(1).split('/').every((segment) => PATH_SEGMENT.test(segment))) {
+  if (
+    route.path !== '/' &&
+    !route.path
+      .slice(1)
+      .split('/')
+      .every((segment) => PATH_SEGMENT.test(segment))
+  ) {
     throw new Error(
       `${name}: path segments must be literal (letters, digits, . _ ~ -) or a {parameter}, with no empty or trailing segment, got ${JSON.stringify(route.path)}`,
     );
@@ -176,8 +185,14 @@ function validateRoute(route: RouteSpec): void {
       throw new Error(`${name}: ${field}.burstLimit must be a whole number of requests >= 0, got ${String(burstLimit)}`);
     }
   }
-  if (route.throttle !== undefined && route.ceiling !== undefined && (route.ceiling.rateLimit < route.throttle.rateLimit || route.ceiling.burstLimit < route.throttle.burstLimit)) {
-    throw new Error(`${name}: ceiling (all clients, ${route.ceiling.rateLimit}/s burst ${route.ceiling.burstLimit}) must be at least throttle (one client, ${route.throttle.rateLimit}/s burst ${route.throttle.burstLimit})`);
+  if (
+    route.throttle !== undefined &&
+    route.ceiling !== undefined &&
+    (route.ceiling.rateLimit < route.throttle.rateLimit || route.ceiling.burstLimit < route.throttle.burstLimit)
+  ) {
+    throw new Error(
+      `${name}: ceiling (all clients, ${route.ceiling.rateLimit}/s burst ${route.ceiling.burstLimit}) must be at least throttle (one client, ${route.throttle.rateLimit}/s burst ${route.throttle.burstLimit})`,
+    );
   }
 }
 

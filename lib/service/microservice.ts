@@ -304,14 +304,17 @@ export class Microservice extends Construct implements ec2.IConnectable {
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
-      healthCheck: source.entry === undefined ? undefined : {
-        // Alpine and distroless images have no curl; Node.js 18+ has fetch.
-        command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${containerPort}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
-        interval: Duration.seconds(15),
-        timeout: Duration.seconds(5),
-        retries: 3,
-        startPeriod: Duration.seconds(10),
-      },
+      healthCheck:
+        source.entry === undefined
+          ? undefined
+          : {
+              // Alpine and distroless images have no curl; Node.js 18+ has fetch.
+              command: ['CMD', 'node', '-e', `fetch('http://127.0.0.1:${containerPort}/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))`],
+              interval: Duration.seconds(15),
+              timeout: Duration.seconds(5),
+              retries: 3,
+              startPeriod: Duration.seconds(10),
+            },
     });
     for (const [name, value] of Object.entries(props.environment ?? {})) this.setEnvironment(name, value);
     this.setEnvironment(SERVICE_ENV.port, String(containerPort));
@@ -407,7 +410,8 @@ export class Microservice extends Construct implements ec2.IConnectable {
   useTable(envVar: string, table: dynamodb.ITable, access: TableAccess, options: UseTableOptions = {}): iam.Grant {
     const indexes = options.indexes ?? [];
     for (const [position, index] of indexes.entries()) {
-      if (!/^[A-Za-z0-9_.-]{3,255}$/.test(index)) throw new Error(`indexes[${position}] must be a DynamoDB index name (3 to 255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(index)}`);
+      if (!/^[A-Za-z0-9_.-]{3,255}$/.test(index))
+        throw new Error(`indexes[${position}] must be a DynamoDB index name (3 to 255 of A-Z a-z 0-9 _ . -), got ${JSON.stringify(index)}`);
       if (indexes.indexOf(index) !== position) throw new Error(`indexes[${position}]: ${index} is listed twice`);
     }
     this.setEnvironment(envVar, table.tableName);
@@ -430,7 +434,10 @@ export class Microservice extends Construct implements ec2.IConnectable {
     }
     // A customer managed key must let the role through as well (the AWS owned and managed keys need nothing).
     if (table.encryptionKey !== undefined) {
-      const keyActions = access === 'readWrite' ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo'] : ['kms:Decrypt', 'kms:DescribeKey'];
+      const keyActions =
+        access === 'readWrite'
+          ? ['kms:Decrypt', 'kms:DescribeKey', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:ReEncryptFrom', 'kms:ReEncryptTo']
+          : ['kms:Decrypt', 'kms:DescribeKey'];
       grant = grant.combine(table.encryptionKey.grant(this.taskRole, ...keyActions));
     }
     return grant;
@@ -457,7 +464,8 @@ export class Microservice extends Construct implements ec2.IConnectable {
 
   /** Sets a container variable once; setting it again to another value is a wiring mistake. */
   private setEnvironment(name: string, value: string): void {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) throw new Error(`environment variable names are letters, digits and _, not starting with a digit, got ${JSON.stringify(name)}`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name))
+      throw new Error(`environment variable names are letters, digits and _, not starting with a digit, got ${JSON.stringify(name)}`);
     const current = this.environment.get(name);
     if (current !== undefined && current !== value) throw new Error(`${name} is already set for ${this.serviceName}; one variable, one value`);
     this.environment.set(name, value);
@@ -468,7 +476,8 @@ export class Microservice extends Construct implements ec2.IConnectable {
     if (Token.isUnresolved(priority)) return;
     const taken = takenPriorities.get(listener) ?? new Map<number, string>();
     const owner = taken.get(priority);
-    if (owner !== undefined) throw new Error(`listenerPriority ${priority} is already taken on this listener by ${owner}; each service needs a rule priority of its own`);
+    if (owner !== undefined)
+      throw new Error(`listenerPriority ${priority} is already taken on this listener by ${owner}; each service needs a rule priority of its own`);
     taken.set(priority, this.node.path);
     takenPriorities.set(listener, taken);
   }
@@ -541,13 +550,16 @@ function dockerfile(nodeImage: string): string {
 function validateName(name: string): void {
   if (Token.isUnresolved(name)) throw new Error('serviceName must be a literal: it names the Cloud Map service, container and log streams');
   if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
-    throw new Error(`serviceName must be a DNS label (lower-case letters, digits, inner hyphens, up to 63, starting with a letter), got ${JSON.stringify(name)}`);
+    throw new Error(
+      `serviceName must be a DNS label (lower-case letters, digits, inner hyphens, up to 63, starting with a letter), got ${JSON.stringify(name)}`,
+    );
   }
 }
 
 function validatePriority(priority: number): void {
   if (Token.isUnresolved(priority)) return;
-  if (!(Number.isInteger(priority) && priority >= 1 && priority <= 50_000)) throw new Error(`listenerPriority must be a whole number from 1 to 50000 (ALB rule priorities), got ${priority}`);
+  if (!(Number.isInteger(priority) && priority >= 1 && priority <= 50_000))
+    throw new Error(`listenerPriority must be a whole number from 1 to 50000 (ALB rule priorities), got ${priority}`);
 }
 
 function validatePort(name: string, port: number): void {
@@ -564,7 +576,11 @@ function validateFargateSize(cpu: number, memory: number): void {
 
 function validateCounts(desired: number, min: number, max: number): void {
   const why = 'so that each of two Availability Zones runs a task and losing one AZ, or one task during a deploy, keeps the service up';
-  for (const [name, value] of [['desiredCount', desired], ['minCapacity', min], ['maxCapacity', max]] as const) {
+  for (const [name, value] of [
+    ['desiredCount', desired],
+    ['minCapacity', min],
+    ['maxCapacity', max],
+  ] as const) {
     if (Token.isUnresolved(value)) return;
     if (!Number.isInteger(value)) throw new Error(`${name} must be a whole number, got ${value}`);
   }
@@ -588,7 +604,9 @@ function validateStopTimeout(timeout: Duration): void {
 }
 
 /** Exactly one of entry and image; nodeImage only with an entry, whose image it is the base of. */
-function validateSource(props: MicroserviceProps): { readonly entry: string; readonly image?: undefined } | { readonly entry?: undefined; readonly image: ecs.ContainerImage } {
+function validateSource(
+  props: MicroserviceProps,
+): { readonly entry: string; readonly image?: undefined } | { readonly entry?: undefined; readonly image: ecs.ContainerImage } {
   if (props.entry !== undefined && props.image === undefined) {
     validateEntry(props.entry);
     return { entry: props.entry };
@@ -601,5 +619,6 @@ function validateSource(props: MicroserviceProps): { readonly entry: string; rea
 }
 
 function validateEntry(entry: string): void {
-  if (!(fs.existsSync(entry) && fs.statSync(entry).isFile())) throw new Error(`entry must be an existing file (a service's server.ts), got ${JSON.stringify(entry)}`);
+  if (!(fs.existsSync(entry) && fs.statSync(entry).isFile()))
+    throw new Error(`entry must be an existing file (a service's server.ts), got ${JSON.stringify(entry)}`);
 }

@@ -22,7 +22,10 @@ export interface LocalDynamoOptions {
 
 /** A running dynalite. */
 export class LocalDynamo {
-  private constructor(private readonly server: Server, readonly endpoint: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly endpoint: string,
+  ) {}
 
   /** Starts dynalite; tables are ACTIVE as soon as they are created. */
   static async start(options: LocalDynamoOptions = {}): Promise<LocalDynamo> {

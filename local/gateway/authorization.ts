@@ -43,7 +43,10 @@ export type AuthorizationOutcome =
 export class LocalAuthorizer {
   private readonly cache: AuthorizerCache<AuthorizerResult>;
 
-  constructor(private readonly handler: AuthorizerHandler, cacheTtlSeconds: number) {
+  constructor(
+    private readonly handler: AuthorizerHandler,
+    cacheTtlSeconds: number,
+  ) {
     this.cache = new AuthorizerCache(cacheTtlSeconds);
   }
 

@@ -20,7 +20,10 @@ export class AuthorizerCache<T> {
    * @param ttlSeconds how long a result is kept; 0 turns the cache off.
    * @throws Error when the TTL is not whole seconds from 0 to 3600, as API Gateway requires.
    */
-  constructor(ttlSeconds: number, private readonly maxEntries = MAX_CACHED_RESULTS) {
+  constructor(
+    ttlSeconds: number,
+    private readonly maxEntries = MAX_CACHED_RESULTS,
+  ) {
     if (!(Number.isInteger(ttlSeconds) && ttlSeconds >= 0 && ttlSeconds <= MAX_AUTHORIZER_CACHE_TTL_SECONDS)) {
       throw new Error(`authorizerCacheTtlSeconds must be whole seconds from 0 to ${MAX_AUTHORIZER_CACHE_TTL_SECONDS}, got ${String(ttlSeconds)}`);
     }

@@ -26,7 +26,10 @@ export class BodyValidator {
       try {
         this.validators.set(route, ajv.compile(route.requestSchema));
       } catch (error) {
-        throw new Error(`routes: the requestSchema of ${routeKey(route)} does not compile as draft-04: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        throw new Error(
+          `routes: the requestSchema of ${routeKey(route)} does not compile as draft-04: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
       }
     }
   }
@@ -45,6 +48,9 @@ export class BodyValidator {
     }
     if (validate(parsed)) return { valid: true };
     const first = validate.errors?.[0];
-    return { valid: false, detail: first === undefined ? 'the body does not match the schema' : `${first.instancePath || '/'} ${first.message ?? 'is invalid'}` };
+    return {
+      valid: false,
+      detail: first === undefined ? 'the body does not match the schema' : `${first.instancePath || '/'} ${first.message ?? 'is invalid'}`,
+    };
   }
 }

@@ -136,7 +136,10 @@ export class Gatekeeper {
     if (tier === undefined) return refuse('INVALID_API_KEY', keys.length === 0 ? 'no API key' : keys.length > 1 ? 'several API keys' : 'unknown API key');
     log.tier = tier.name;
 
-    const admission = this.plans.admit({ routeKey: routeKey(route), routeThrottle: route.throttle, routeCeiling: route.ceiling, apiKey: keys[0] }, this.options.now());
+    const admission = this.plans.admit(
+      { routeKey: routeKey(route), routeThrottle: route.throttle, routeCeiling: route.ceiling, apiKey: keys[0] },
+      this.options.now(),
+    );
     if (admission !== 'ADMITTED') return refuse(admission);
 
     const body = this.bodies.check(route, request.body);

@@ -92,7 +92,8 @@ export class LocalGateway {
     const host = options.host ?? '127.0.0.1';
     const timeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`port must be an integer from 0 to 65535, got ${port}`);
-    if (!STAGE_NAME.test(options.stageName)) throw new Error(`stageName must be 1 to 128 letters, digits, hyphens or underscores, got ${JSON.stringify(options.stageName)}`);
+    if (!STAGE_NAME.test(options.stageName))
+      throw new Error(`stageName must be 1 to 128 letters, digits, hyphens or underscores, got ${JSON.stringify(options.stageName)}`);
     if (!(Number.isInteger(timeoutMs) && timeoutMs >= 50 && timeoutMs <= 29_000)) {
       throw new Error(`integrationTimeoutMs must be whole milliseconds from 50 to 29000, got ${String(timeoutMs)}`);
     }
@@ -133,7 +134,12 @@ export class LocalGateway {
   readonly apiUrl: string;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly server: Server, private readonly upstreams: Upstreams, host: string, stageName: string) {
+  private constructor(
+    private readonly server: Server,
+    private readonly upstreams: Upstreams,
+    host: string,
+    stageName: string,
+  ) {
     const { port } = server.address() as AddressInfo;
     this.url = `http://${urlHost(host)}:${port}`;
     this.apiUrl = `${this.url}/${stageName}/`;
@@ -173,7 +179,11 @@ class Exchange {
   private forwarding: Forwarding | undefined;
   private streaming: IncomingMessage | undefined;
 
-  constructor(private readonly hop: Hop, private readonly request: IncomingMessage, private readonly response: ServerResponse) {
+  constructor(
+    private readonly hop: Hop,
+    private readonly request: IncomingMessage,
+    private readonly response: ServerResponse,
+  ) {
     this.url = request.url ?? '/';
     this.queryAt = this.url.indexOf('?');
     this.fields = { requestId: this.requestId, method: request.method, path: this.rawPath() };
@@ -201,7 +211,10 @@ class Exchange {
     const sourceIp = request.socket.remoteAddress ?? '127.0.0.1';
     const method = request.method ?? 'GET';
     const query = this.queryAt < 0 ? '' : this.url.slice(this.queryAt + 1);
-    const decision = await this.hop.gatekeeper.check({ requestId, method, rawPath: this.rawPath(), query, rawHeaders: request.rawHeaders, body, sourceIp }, this.gate);
+    const decision = await this.hop.gatekeeper.check(
+      { requestId, method, rawPath: this.rawPath(), query, rawHeaders: request.rawHeaders, body, sourceIp },
+      this.gate,
+    );
     if (decision.kind === 'refuse') {
       this.answer(decision.responseType);
       return;

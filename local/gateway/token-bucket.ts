@@ -37,4 +37,3 @@ export function hasToken(state: BucketState): boolean {
 export function takeToken(state: BucketState): BucketState {
   return { tokens: Math.max(0, state.tokens - 1), atMs: state.atMs };
 }
-

@@ -82,7 +82,10 @@ class Pool {
   private readonly turns = new Map<string, number>();
   private readonly targets = new Map<string, Target>();
 
-  constructor(readonly resolve: ServiceResolver, readonly timeoutMs: number) {}
+  constructor(
+    readonly resolve: ServiceResolver,
+    readonly timeoutMs: number,
+  ) {}
 
   /** The instances of a service in the order to try them: the next in turn, then the one after. */
   order(service: string, instances: readonly string[]): string[] {
@@ -122,13 +125,19 @@ class Attempts implements Forwarding {
   private attempts = 0;
   private inFlight: ClientRequest | undefined;
 
-  constructor(private readonly pool: Pool, private readonly request: UpstreamRequest) {
+  constructor(
+    private readonly pool: Pool,
+    private readonly request: UpstreamRequest,
+  ) {
     this.outcome = new Promise((resolve, reject) => {
       this.settle = resolve;
       this.crash = reject;
     });
     // The deadline covers finding the instances too: a registry that hangs must not hang the request.
-    this.timer = setTimeout(() => this.stop({ kind: 'timeout', attempts: this.attempts, ...(this.attempts > 0 && { instance: this.order[this.attempts - 1] }) }), pool.timeoutMs);
+    this.timer = setTimeout(
+      () => this.stop({ kind: 'timeout', attempts: this.attempts, ...(this.attempts > 0 && { instance: this.order[this.attempts - 1] }) }),
+      pool.timeoutMs,
+    );
     let instances: Promise<readonly string[]>;
     try {
       instances = pool.resolve(request.service);
@@ -138,7 +147,12 @@ class Attempts implements Forwarding {
     instances
       .then(
         (found) => this.start(found),
-        (error: unknown) => void this.finish({ kind: 'unreachable', attempts: 0, detail: `resolving ${request.service} failed: ${error instanceof Error ? error.message : String(error)}` }),
+        (error: unknown) =>
+          void this.finish({
+            kind: 'unreachable',
+            attempts: 0,
+            detail: `resolving ${request.service} failed: ${error instanceof Error ? error.message : String(error)}`,
+          }),
       )
       .catch((error: unknown) => this.fail(error));
   }

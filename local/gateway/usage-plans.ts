@@ -54,7 +54,10 @@ export class UsagePlans {
   private readonly quotas = new Map<string, QuotaState>();
 
   /** @throws Error naming the tier, the field and the rule, when the limits are not ones API Gateway takes. */
-  constructor(tiers: readonly LocalTier[], private readonly stageThrottle: RouteThrottle) {
+  constructor(
+    tiers: readonly LocalTier[],
+    private readonly stageThrottle: RouteThrottle,
+  ) {
     assertThrottle(stageThrottle, 'stageThrottle');
     if (tiers.length === 0) throw new Error('tiers must list at least one usage plan tier: every route needs an API key');
     const names = new Set<string>();
@@ -75,7 +78,8 @@ export class UsagePlans {
         if (typeof key !== 'string' || key.length === 0) throw new Error(`tiers.${tier.name}.apiKeys: an API key must be a non-empty string`);
         // Never the key itself in a message: it is a credential.
         const other = this.tiers.get(key);
-        if (other !== undefined) throw new Error(`tiers.${tier.name}.apiKeys: a key of this tier is also a key of ${other.name}; a key belongs to one usage plan`);
+        if (other !== undefined)
+          throw new Error(`tiers.${tier.name}.apiKeys: a key of this tier is also a key of ${other.name}; a key belongs to one usage plan`);
         this.tiers.set(key, tier);
       }
     }

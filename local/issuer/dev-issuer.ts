@@ -104,7 +104,11 @@ export async function mintDevToken(key: DevKey, claims: DevTokenClaims): Promise
 
 /** The JWKS endpoint of the development issuer. */
 export class DevIssuer {
-  private constructor(private readonly server: Server, readonly jwksUri: string, readonly key: DevKey) {}
+  private constructor(
+    private readonly server: Server,
+    readonly jwksUri: string,
+    readonly key: DevKey,
+  ) {}
 
   /** Serves the key's JWKS on loopback (port 0 unless given). */
   static async start(stateDir: string, port = 0): Promise<DevIssuer> {

@@ -13,15 +13,20 @@
 import { request } from 'node:http';
 import type { InstanceHealth, RegistryState } from './state';
 
-/** How instances are checked. Defaults are an ALB target group's, scaled down from 30 s to 1 s. */
+/**
+ * How instances are checked. An ALB target group's rule scaled down from 30 s to 2 s, with one more
+ * failure before UNHEALTHY: a dead process is deregistered at once by the supervisor, so these checks
+ * are for a hung one, and they must not take a healthy instance out of service because a loaded
+ * two-core machine answered one check late (with every instance out, the gateway has nowhere to go).
+ */
 export interface HealthCheckOptions {
   /** @default - '/health' */
   readonly path?: string;
-  /** Time between two checks of an instance, in milliseconds. @default - 1000 */
+  /** Time between two checks of an instance, in milliseconds. @default - 2000 */
   readonly intervalMs?: number;
-  /** A check that has not answered in this long failed, in milliseconds. @default - 800 */
+  /** A check that has not answered in this long failed, in milliseconds. @default - 1500 */
   readonly timeoutMs?: number;
-  /** Consecutive failures that make an instance UNHEALTHY. @default - 2 */
+  /** Consecutive failures that make an instance UNHEALTHY. @default - 3 */
   readonly unhealthyThreshold?: number;
   /** Consecutive successes that make an UNHEALTHY instance HEALTHY again. @default - 2 */
   readonly healthyThreshold?: number;
@@ -37,9 +42,9 @@ export type ResolvedHealthCheck = Required<HealthCheckOptions>;
 export function resolveHealthCheck(options: HealthCheckOptions = {}): ResolvedHealthCheck {
   const resolved: ResolvedHealthCheck = {
     path: options.path ?? '/health',
-    intervalMs: options.intervalMs ?? 1_000,
-    timeoutMs: options.timeoutMs ?? 800,
-    unhealthyThreshold: options.unhealthyThreshold ?? 2,
+    intervalMs: options.intervalMs ?? 2_000,
+    timeoutMs: options.timeoutMs ?? 1_500,
+    unhealthyThreshold: options.unhealthyThreshold ?? 3,
     healthyThreshold: options.healthyThreshold ?? 2,
   };
   if (!resolved.path.startsWith('/')) throw new Error(`healthCheck.path must start with "/", got ${JSON.stringify(resolved.path)}`);
@@ -81,7 +86,11 @@ export class HealthChecker {
   private running: Promise<void> | undefined;
   private stopped = false;
 
-  constructor(private readonly state: RegistryState, options: HealthCheckOptions = {}, private readonly probe: HealthProbe = httpProbe) {
+  constructor(
+    private readonly state: RegistryState,
+    options: HealthCheckOptions = {},
+    private readonly probe: HealthProbe = httpProbe,
+  ) {
     this.settings = resolveHealthCheck(options);
   }
 
@@ -127,7 +136,16 @@ export class HealthChecker {
     await this.running;
   }
 
-  private apply(id: string, registration: { readonly serviceId: string; readonly instanceId: string; readonly attributes: Readonly<Record<string, string>>; readonly health: InstanceHealth }, healthy: boolean): void {
+  private apply(
+    id: string,
+    registration: {
+      readonly serviceId: string;
+      readonly instanceId: string;
+      readonly attributes: Readonly<Record<string, string>>;
+      readonly health: InstanceHealth;
+    },
+    healthy: boolean,
+  ): void {
     let tracked = this.tracked.get(id);
     if (tracked === undefined || tracked.attributes !== registration.attributes) {
       tracked = { attributes: registration.attributes, failures: 0, successes: 0 };
@@ -136,11 +154,13 @@ export class HealthChecker {
     if (healthy) {
       tracked.failures = 0;
       tracked.successes += 1;
-      if (registration.health === 'UNHEALTHY' && tracked.successes >= this.settings.healthyThreshold) this.state.setHealth(registration.serviceId, registration.instanceId, 'HEALTHY');
+      if (registration.health === 'UNHEALTHY' && tracked.successes >= this.settings.healthyThreshold)
+        this.state.setHealth(registration.serviceId, registration.instanceId, 'HEALTHY');
     } else {
       tracked.successes = 0;
       tracked.failures += 1;
-      if (registration.health === 'HEALTHY' && tracked.failures >= this.settings.unhealthyThreshold) this.state.setHealth(registration.serviceId, registration.instanceId, 'UNHEALTHY');
+      if (registration.health === 'HEALTHY' && tracked.failures >= this.settings.unhealthyThreshold)
+        this.state.setHealth(registration.serviceId, registration.instanceId, 'UNHEALTHY');
     }
   }
 }

@@ -76,7 +76,12 @@ export class LocalRegistry {
   readonly endpoint: string;
   private closing: Promise<void> | undefined;
 
-  private constructor(private readonly server: Server, private readonly state: RegistryState, host: string, private readonly checker?: HealthChecker) {
+  private constructor(
+    private readonly server: Server,
+    private readonly state: RegistryState,
+    host: string,
+    private readonly checker?: HealthChecker,
+  ) {
     const { port } = server.address() as AddressInfo;
     this.endpoint = `http://${urlHost(host)}:${port}`;
   }
@@ -88,7 +93,10 @@ export class LocalRegistry {
   serviceId(namespace: string, name: string): string {
     const id = this.state.serviceId(namespace, name);
     if (id === undefined) {
-      const declared = this.state.services().map((service) => `${service.namespace}/${service.name}`).join(', ');
+      const declared = this.state
+        .services()
+        .map((service) => `${service.namespace}/${service.name}`)
+        .join(', ');
       throw new Error(`service "${name}" in namespace "${namespace}" was not declared when the registry started (declared: ${declared || 'none'})`);
     }
     return id;
@@ -130,7 +138,12 @@ async function handle(state: RegistryState, request: IncomingMessage, response: 
   const target = typeof header === 'string' ? header : undefined;
   const operation = findOperation(target);
   if (operation === undefined) {
-    sendError(response, 400, UNKNOWN_OPERATION, `X-Amz-Target must be ${TARGET_PREFIX}<operation> naming an operation this registry serves, got "${target ?? ''}"`);
+    sendError(
+      response,
+      400,
+      UNKNOWN_OPERATION,
+      `X-Amz-Target must be ${TARGET_PREFIX}<operation> naming an operation this registry serves, got "${target ?? ''}"`,
+    );
     return;
   }
   const body = await readBody(request, MAX_REQUEST_BYTES);

@@ -40,7 +40,10 @@ export type RegistryErrorCode = 'InvalidInput' | 'NamespaceNotFound' | 'ServiceN
 /** A request Cloud Map would refuse; `code` is the AWS error type the SDK maps to its exception class. */
 export class RegistryError extends Error {
   override readonly name = 'RegistryError';
-  constructor(readonly code: RegistryErrorCode, message: string) {
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -103,7 +106,7 @@ export class RegistryState {
 
   /** @throws Error naming the spec when a name is one Cloud Map would refuse, or a service is declared twice. */
   constructor(specs: readonly RegistryServiceSpec[]) {
-    specs.forEach((spec, index) => checkSpec(spec, index));
+    for (const [index, spec] of specs.entries()) checkSpec(spec, index);
     for (const spec of specs) {
       if (this.find(spec.namespace, spec.name) !== undefined) {
         throw new Error(`services: "${spec.name}" in namespace "${spec.namespace}" is declared twice`);

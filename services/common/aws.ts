@@ -12,7 +12,10 @@ export const SDK_TIMEOUTS = { connectionTimeout: 1_000, requestTimeout: 2_000 } 
  * two-core machine is far slower than DynamoDB). Locally, DYNAMODB_ENDPOINT points at dynalite and any credentials do;
  * on AWS the task role's credentials and region come from the environment.
  */
-export function createDocumentClient(env: NodeJS.ProcessEnv, timeouts: { connectionTimeout: number; requestTimeout: number } = SDK_TIMEOUTS): DynamoDBDocumentClient {
+export function createDocumentClient(
+  env: NodeJS.ProcessEnv,
+  timeouts: { connectionTimeout: number; requestTimeout: number } = SDK_TIMEOUTS,
+): DynamoDBDocumentClient {
   const endpoint = optionalEnv(env, SERVICE_ENV.dynamodbEndpoint);
   const client = new DynamoDBClient({
     // Without throwOnRequestTimeout, @smithy/node-http-handler (4.x) only logs a warning when

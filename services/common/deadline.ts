@@ -14,7 +14,10 @@ export const DEADLINE_HEADER = 'x-deadline-ms';
 /** When a request must have answered by. */
 export class Deadline {
   /** @param at epoch milliseconds by `now`'s clock */
-  constructor(readonly at: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    readonly at: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** A deadline `ms` from now. */
   static in(ms: number, now: () => number = Date.now): Deadline {

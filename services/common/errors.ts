@@ -68,7 +68,11 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** An error the service expects and answers with its code. */
 export class ServiceError extends Error {
   override readonly name = 'ServiceError';
-  constructor(readonly code: ErrorCode, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }

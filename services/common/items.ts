@@ -24,7 +24,8 @@ export function assertDistinctProducts(items: readonly ItemQuantity[]): void {
   const seen = new Map<string, number>();
   items.forEach((item, index) => {
     const first = seen.get(item.productId);
-    if (first !== undefined) throw new ServiceError('VALIDATION_FAILED', `body/items/${index}/productId repeats body/items/${first}/productId; list each product once`);
+    if (first !== undefined)
+      throw new ServiceError('VALIDATION_FAILED', `body/items/${index}/productId repeats body/items/${first}/productId; list each product once`);
     seen.set(item.productId, index);
   });
 }

@@ -96,7 +96,9 @@ export function createService(options: ServiceOptions): FastifyInstance {
     if (closing) reply.header('connection', 'close');
   });
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(reply, request, classify(error, request)));
-  app.setNotFoundHandler((request, reply) => sendError(reply, request, new ServiceError('ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, request, new ServiceError('ROUTE_NOT_FOUND', `no route for ${request.method} ${request.url.split('?')[0]}`)),
+  );
 
   app.get('/health', async () => ({ status: 'ok' }));
   app.get('/ready', async (request, reply) => {
@@ -128,7 +130,7 @@ function classify(error: FastifyError, request: FastifyRequest): ServiceError {
     const [first] = error.validation;
     const where = `${error.validationContext ?? 'body'}${first.instancePath}`;
     const property = (first.params as { missingProperty?: string; additionalProperty?: string } | undefined) ?? {};
-    const detail = property.additionalProperty !== undefined ? `must not have the property ${property.additionalProperty}` : first.message ?? 'is invalid';
+    const detail = property.additionalProperty !== undefined ? `must not have the property ${property.additionalProperty}` : (first.message ?? 'is invalid');
     return new ServiceError('VALIDATION_FAILED', `${where} ${detail}`);
   }
   const frameworkCodes: Readonly<Record<string, [ErrorCode, string]>> = {

@@ -48,7 +48,10 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
     'POST /orders': async ({ request, reply, caller }) => {
       const key = request.headers[IDEMPOTENCY_KEY_HEADER];
       if (typeof key !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(key)) {
-        throw new ServiceError('MISSING_IDEMPOTENCY_KEY', `send an ${IDEMPOTENCY_KEY_HEADER} header (1 to 255 visible ASCII characters) so that the order can be retried safely`);
+        throw new ServiceError(
+          'MISSING_IDEMPOTENCY_KEY',
+          `send an ${IDEMPOTENCY_KEY_HEADER} header (1 to 255 visible ASCII characters) so that the order can be retried safely`,
+        );
       }
       const { items } = request.body as { items: ItemQuantity[] };
       const { order, replayed, after } = await withDeadline(Deadline.in(requestDeadlineMs), () =>
@@ -73,13 +76,15 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
       return order;
     },
     'GET /orders': async ({ request, caller }) =>
-      withDeadline(Deadline.in(requestDeadlineMs), () => deps.orders.listByCustomer(
-        caller.userId,
-        readPageRequest(
-          request.query,
-          (key) => key.customerId === caller.userId && typeof key.id === 'string' && typeof key.createdAt === 'string' && Object.keys(key).length === 3,
+      withDeadline(Deadline.in(requestDeadlineMs), () =>
+        deps.orders.listByCustomer(
+          caller.userId,
+          readPageRequest(
+            request.query,
+            (key) => key.customerId === caller.userId && typeof key.id === 'string' && typeof key.createdAt === 'string' && Object.keys(key).length === 3,
+          ),
         ),
-      )),
+      ),
   });
   app.get(DISCOVERY_STATS_PATH, async () => deps.discoveryStats());
   return app;

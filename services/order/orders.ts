@@ -61,7 +61,10 @@ export function toOrder(record: OrderRecord): Order | undefined {
 
 /** Orders in one table, with the by-customer index. */
 export class OrderStore {
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly tableName: string) {}
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
 
   /**
    * Claims the order for `record` (PENDING under its lease): true, or false when the order exists. A
@@ -106,7 +109,14 @@ export class OrderStore {
       UpdateExpression: 'SET #status = :confirmed, #items = :items, #total = :total, createdAt = :createdAt',
       ConditionExpression: 'leaseToken = :token AND #status = :pending',
       ExpressionAttributeNames: { '#status': 'status', '#items': 'items', '#total': 'total' },
-      ExpressionAttributeValues: { ':confirmed': 'CONFIRMED', ':items': items, ':total': total, ':createdAt': createdAt, ':token': held.leaseToken, ':pending': 'PENDING' },
+      ExpressionAttributeValues: {
+        ':confirmed': 'CONFIRMED',
+        ':items': items,
+        ':total': total,
+        ':createdAt': createdAt,
+        ':token': held.leaseToken,
+        ':pending': 'PENDING',
+      },
     });
     const { applied, current } = await this.conditional(command, (now) => now?.leaseToken === held.leaseToken && now.status === 'CONFIRMED', held.id);
     if (applied) return { confirmed: true, current: current ?? { ...held, status: 'CONFIRMED', items, total, createdAt } };
@@ -161,7 +171,11 @@ export class OrderStore {
    * is read back, and `landed` decides from the record as it now is. If the read fails too, the
    * outcome is unknown and the error is thrown: the caller must give nothing back.
    */
-  private async conditional(command: UpdateCommand | DeleteCommand, landed: (current: OrderRecord | undefined) => boolean, id: string): Promise<{ applied: boolean; current?: OrderRecord }> {
+  private async conditional(
+    command: UpdateCommand | DeleteCommand,
+    landed: (current: OrderRecord | undefined) => boolean,
+    id: string,
+  ): Promise<{ applied: boolean; current?: OrderRecord }> {
     try {
       await this.db.send(command, sdkWriteOptions());
       return { applied: true };

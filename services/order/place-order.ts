@@ -151,7 +151,10 @@ async function fulfil(deps: PlaceOrderDeps, request: PlaceOrderRequest, held: Or
   if (order === undefined) {
     // Our lease was taken over (we stalled past it) or fenced by the sweeper: its new holder owns the
     // order and the stock now; ours to give back is nothing.
-    throw new ServiceError('IDEMPOTENCY_IN_PROGRESS', 'this order was taken over by another request with the same Idempotency-Key; retry with it to get the order');
+    throw new ServiceError(
+      'IDEMPOTENCY_IN_PROGRESS',
+      'this order was taken over by another request with the same Idempotency-Key; retry with it to get the order',
+    );
   }
   return { order, replayed: !outcome.confirmed, after: commitAfter(deps, request, order, productIds) };
 }
@@ -175,7 +178,10 @@ async function giveBack(deps: PlaceOrderDeps, request: PlaceOrderRequest, held: 
     if (productIds.length > 0) await deps.products.release(held.id, productIds, held.leaseToken, request.requestId);
     await deps.orders.abandon(held);
   } catch (error) {
-    deps.warn({ orderId: held.id, error: error instanceof Error ? error.message : String(error) }, 'could not give the order back; the sweeper will after its lease');
+    deps.warn(
+      { orderId: held.id, error: error instanceof Error ? error.message : String(error) },
+      'could not give the order back; the sweeper will after its lease',
+    );
   }
 }
 

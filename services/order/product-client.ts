@@ -34,7 +34,11 @@ export interface ProductReservations {
 /** A call that did not get through to an instance: try another. */
 class UnreachableError extends Error {
   override readonly name = 'UnreachableError';
-  constructor(readonly failover: Failover, message: string, options?: ErrorOptions) {
+  constructor(
+    readonly failover: Failover,
+    message: string,
+    options?: ErrorOptions,
+  ) {
     super(message, options);
   }
 }
@@ -50,7 +54,10 @@ export const REFUSALS: ReadonlySet<ErrorCode> = PASSED_ON;
 /** Reservations over HTTP. */
 export class HttpProductReservations implements ProductReservations {
   /** @param timeoutMs cap of one attempt; each attempt also ends at the request's deadline */
-  constructor(private readonly directory: InstanceDirectory, private readonly timeoutMs = 3_000) {}
+  constructor(
+    private readonly directory: InstanceDirectory,
+    private readonly timeoutMs = 3_000,
+  ) {}
 
   async reserve(orderId: string, items: readonly ItemQuantity[], token: string, requestId: string): Promise<PricedItem[]> {
     const body = await this.send('PUT', `/internal/reservations/${encodeURIComponent(orderId)}`, { items, token }, requestId);
@@ -66,7 +73,10 @@ export class HttpProductReservations implements ProductReservations {
   }
 
   async open(cursor: string | undefined, requestId: string): Promise<{ items: OpenReservation[]; nextCursor: string | null }> {
-    return (await this.send('POST', '/internal/reservations-open', cursor === undefined ? {} : { cursor }, requestId)) as { items: OpenReservation[]; nextCursor: string | null };
+    return (await this.send('POST', '/internal/reservations-open', cursor === undefined ? {} : { cursor }, requestId)) as {
+      items: OpenReservation[];
+      nextCursor: string | null;
+    };
   }
 
   private async send(method: string, path: string, payload: unknown, requestId: string): Promise<unknown> {
@@ -100,7 +110,9 @@ export class HttpProductReservations implements ProductReservations {
     try {
       text = await response.text();
     } catch (error) {
-      throw new UnreachableError('slow', `${instance.id}: the answer did not arrive: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      throw new UnreachableError('slow', `${instance.id}: the answer did not arrive: ${error instanceof Error ? error.message : String(error)}`, {
+        cause: error,
+      });
     }
     // A 503 without our code is an instance that is draining or not ready: try another.
     if (response.status === 503 && errorCodeOf(text) !== 'PRODUCT_BUSY') throw new UnreachableError('gone', `${instance.id} is not serving (503)`);

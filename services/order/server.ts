@@ -18,7 +18,10 @@ const ordersTable = requiredEnv(env, SERVICE_ENV.ordersTable);
 const options = runOptionsFromEnv(env, SERVICES.order);
 const requestDeadlineMs = integerEnv(env, SERVICE_ENV.requestDeadlineMs, DEFAULT_REQUEST_DEADLINE_MS, { min: 100, max: 28_000 });
 const leaseMs = integerEnv(env, SERVICE_ENV.orderLeaseMs, DEFAULT_LEASE_MS, { min: 200, max: 600_000 });
-if (leaseMs <= requestDeadlineMs) throw new Error(`environment variable ${SERVICE_ENV.orderLeaseMs} (${leaseMs}) must be longer than ${SERVICE_ENV.requestDeadlineMs} (${requestDeadlineMs}), so that a live request never loses its lease`);
+if (leaseMs <= requestDeadlineMs)
+  throw new Error(
+    `environment variable ${SERVICE_ENV.orderLeaseMs} (${leaseMs}) must be longer than ${SERVICE_ENV.requestDeadlineMs} (${requestDeadlineMs}), so that a live request never loses its lease`,
+  );
 const sweepIntervalMs = integerEnv(env, SERVICE_ENV.sweepIntervalMs, 30_000, { min: 0, max: 3_600_000 });
 const db = createDocumentClient(env);
 const cloudMap = createServiceDiscoveryClient(optionalEnv(env, SERVICE_ENV.cloudMapEndpoint), optionalEnv(env, SERVICE_ENV.region));

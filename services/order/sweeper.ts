@@ -66,13 +66,16 @@ export class ReservationSweeper {
    */
   start(intervalMs: number): void {
     const next = (): void => {
-      this.timer = setTimeout(() => {
-        this.sweepOnce()
-          .catch((error: unknown) => this.options.warn({ error: error instanceof Error ? error.message : String(error) }, 'sweep failed'))
-          .finally(() => {
-            if (this.timer !== undefined) next();
-          });
-      }, intervalMs * (0.8 + Math.random() * 0.4));
+      this.timer = setTimeout(
+        () => {
+          this.sweepOnce()
+            .catch((error: unknown) => this.options.warn({ error: error instanceof Error ? error.message : String(error) }, 'sweep failed'))
+            .finally(() => {
+              if (this.timer !== undefined) next();
+            });
+        },
+        intervalMs * (0.8 + Math.random() * 0.4),
+      );
       this.timer.unref();
     };
     next();
@@ -93,7 +96,10 @@ export class ReservationSweeper {
       for (const reservation of page.items) {
         report.seen += 1;
         const outcome = await this.settle(reservation).catch((error: unknown) => {
-          this.options.warn({ orderId: reservation.orderId, productId: reservation.productId, error: error instanceof Error ? error.message : String(error) }, 'could not sweep a reservation');
+          this.options.warn(
+            { orderId: reservation.orderId, productId: reservation.productId, error: error instanceof Error ? error.message : String(error) },
+            'could not sweep a reservation',
+          );
           return 'left' as const;
         });
         report[outcome] += 1;

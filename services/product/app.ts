@@ -43,7 +43,12 @@ export interface ProductAppDeps {
 
 const tokenSchema: JsonSchema = { type: 'string', minLength: 1, maxLength: 64 };
 
-const reservationSchema: JsonSchema = { type: 'object', additionalProperties: false, required: ['items', 'token'], properties: { items: orderItemsSchema, token: tokenSchema } };
+const reservationSchema: JsonSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['items', 'token'],
+  properties: { items: orderItemsSchema, token: tokenSchema },
+};
 
 const productIdsProperty: JsonSchema = { type: 'array', minItems: 1, maxItems: 50, items: { type: 'string', minLength: 1, maxLength: 64 } };
 
@@ -107,7 +112,10 @@ export function createProductApp(deps: ProductAppDeps): FastifyInstance {
   app.post(RESERVATION_PATHS.open, { schema: { body: openSchema } }, async (request) =>
     withCallerDeadline(request, 'list reservations', async () => {
       const body = (request.body ?? {}) as { cursor?: string; limit?: number };
-      const page = readPageRequest({ ...(body.cursor !== undefined && { cursor: body.cursor }), limit: String(body.limit ?? 100) }, (key) => typeof key.id === 'string' && Object.keys(key).length === 1);
+      const page = readPageRequest(
+        { ...(body.cursor !== undefined && { cursor: body.cursor }), limit: String(body.limit ?? 100) },
+        (key) => typeof key.id === 'string' && Object.keys(key).length === 1,
+      );
       return store.openReservations(page, Date.now() - (deps.settledRetentionMs ?? 60 * 60 * 1000));
     }),
   );
@@ -132,7 +140,8 @@ async function withCallerDeadline<T>(request: FastifyRequest, what: string, fn: 
 
 function pathParam(request: FastifyRequest, name: string): string {
   const value = (request.params as Record<string, unknown>)[name];
-  if (typeof value !== 'string' || value.length === 0 || value.length > 64) throw new ServiceError('VALIDATION_FAILED', `path parameter ${name} must be 1 to 64 characters`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > 64)
+    throw new ServiceError('VALIDATION_FAILED', `path parameter ${name} must be 1 to 64 characters`);
   return value;
 }
 
@@ -149,4 +158,3 @@ export function idempotencyKey(request: FastifyRequest): string | undefined {
 function noContent(reply: FastifyReply): FastifyReply {
   return reply.code(204).send();
 }
-

@@ -91,7 +91,11 @@ export class ProductStore {
   private readonly now: () => Date;
   private readonly limiter: KeyedLimiter;
 
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly tableName: string, options: ProductStoreOptions = {}) {
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly tableName: string,
+    options: ProductStoreOptions = {},
+  ) {
     this.now = options.now ?? (() => new Date());
     this.limiter = options.limiter ?? new KeyedLimiter();
   }
@@ -105,7 +109,17 @@ export class ProductStore {
     const at = this.now().toISOString();
     const requestHash = hashOf(fields);
     const id = idempotency === undefined ? randomUUID() : derivedId(idempotency.callerId, idempotency.key);
-    const item: ProductItem = { id, ...fields, createdAt: at, updatedAt: at, reservations: {}, settled: {}, sold: 0, received: 0, ...(idempotency && { requestHash }) };
+    const item: ProductItem = {
+      id,
+      ...fields,
+      createdAt: at,
+      updatedAt: at,
+      reservations: {},
+      settled: {},
+      sold: 0,
+      received: 0,
+      ...(idempotency && { requestHash }),
+    };
     try {
       await this.db.send(new PutCommand({ TableName: this.tableName, Item: item, ConditionExpression: 'attribute_not_exists(id)' }), sdkOptions());
       return { product: toProduct(item), replayed: false };
@@ -195,7 +209,11 @@ export class ProductStore {
     const reserved = outcomes.flatMap((outcome) => (outcome.status === 'fulfilled' ? [outcome.value] : []));
     const failed = outcomes.find((outcome): outcome is PromiseRejectedResult => outcome.status === 'rejected');
     if (failed === undefined) return reserved;
-    await this.release(orderId, reserved.map((line) => line.productId), token);
+    await this.release(
+      orderId,
+      reserved.map((line) => line.productId),
+      token,
+    );
     throw failed.reason;
   }
 
@@ -227,7 +245,13 @@ export class ProductStore {
    */
   async openReservations(page: PageRequest, settledBefore: number): Promise<Page<OpenReservation>> {
     const result = await this.db.send(
-      new ScanCommand({ TableName: this.tableName, Limit: page.limit, ExclusiveStartKey: page.startKey, ProjectionExpression: 'id, reservations, settled', ConsistentRead: true }),
+      new ScanCommand({
+        TableName: this.tableName,
+        Limit: page.limit,
+        ExclusiveStartKey: page.startKey,
+        ProjectionExpression: 'id, reservations, settled',
+        ConsistentRead: true,
+      }),
       sdkOptions(),
     );
     const open: OpenReservation[] = [];
@@ -260,7 +284,8 @@ export class ProductStore {
           TableName: this.tableName,
           Key: { id: item.productId },
           UpdateExpression: 'SET stock = stock - :quantity, reservations.#order = :marker',
-          ConditionExpression: 'attribute_exists(id) AND stock >= :quantity AND attribute_not_exists(reservations.#order) AND attribute_not_exists(settled.#order)',
+          ConditionExpression:
+            'attribute_exists(id) AND stock >= :quantity AND attribute_not_exists(reservations.#order) AND attribute_not_exists(settled.#order)',
           ExpressionAttributeNames: { '#order': orderId },
           ExpressionAttributeValues: { ':quantity': item.quantity, ':marker': { q: item.quantity, t: token, at: this.now().getTime() } satisfies Marker },
           ReturnValues: 'ALL_NEW',
@@ -278,11 +303,15 @@ export class ProductStore {
       if (current.settled?.[orderId] !== undefined) return { ...item, unitPrice: current.price };
       const marker = current.reservations[orderId];
       if (marker === undefined) {
-        if (current.stock < item.quantity) throw new ServiceError('INSUFFICIENT_STOCK', `product ${item.productId} has ${current.stock} in stock, ${item.quantity} requested`);
+        if (current.stock < item.quantity)
+          throw new ServiceError('INSUFFICIENT_STOCK', `product ${item.productId} has ${current.stock} in stock, ${item.quantity} requested`);
         return this.reserveOne(orderId, item, token, round + 1);
       }
       if (!isMarker(marker) || marker.q !== item.quantity) {
-        throw new ServiceError('RESERVATION_CONFLICT', `order ${orderId} already reserved ${isMarker(marker) ? marker.q : '?'} of product ${item.productId}, not ${item.quantity}`);
+        throw new ServiceError(
+          'RESERVATION_CONFLICT',
+          `order ${orderId} already reserved ${isMarker(marker) ? marker.q : '?'} of product ${item.productId}, not ${item.quantity}`,
+        );
       }
       if (marker.t === token) return { ...item, unitPrice: current.price };
       // Reserved under an earlier lease of this order: the caller's lease replaced it, so take it over.

@@ -19,7 +19,11 @@ function build(props: Partial<GatehouseUserPoolProps> = {}) {
 }
 
 it('takes its scopes from the routes, and a resource server identifier, token lifetime and domain prefix of your choosing', () => {
-  const { stack, pool } = build({ resourceServerIdentifier: 'https://billing.example.com', accessTokenValidity: Duration.minutes(15), domainPrefix: 'billing-auth' });
+  const { stack, pool } = build({
+    resourceServerIdentifier: 'https://billing.example.com',
+    accessTokenValidity: Duration.minutes(15),
+    domainPrefix: 'billing-auth',
+  });
   const template = Template.fromStack(stack);
   template.hasResourceProperties('AWS::Cognito::UserPoolResourceServer', {
     Identifier: 'https://billing.example.com',
@@ -38,15 +42,29 @@ it('is an issuer the JwtAuthorizer takes as it is', () => {
   const { stack, pool } = build();
   const authorizer = new JwtAuthorizer(stack, 'Jwt', { issuers: [pool.issuer], routes: ROUTES });
   // The issuer and client id are tokens until deploy: the config the function gets names them as such.
-  expect(authorizer.config.issuers).toEqual([{ issuer: pool.issuer.issuer, clientIds: pool.issuer.clientIds, scopePrefix: 'gatehouse/', jwksUri: `${pool.issuer.issuer}/.well-known/jwks.json` }]);
+  expect(authorizer.config.issuers).toEqual([
+    { issuer: pool.issuer.issuer, clientIds: pool.issuer.clientIds, scopePrefix: 'gatehouse/', jwksUri: `${pool.issuer.issuer}/.well-known/jwks.json` },
+  ]);
 });
 
 it.each<[string, Partial<GatehouseUserPoolProps>, RegExp]>([
-  ['routes without scopes', { routes: [ROUTES[2]] }, /routes must name at least one scope: a client-credentials client can only be given a resource server scope/],
+  [
+    'routes without scopes',
+    { routes: [ROUTES[2]] },
+    /routes must name at least one scope: a client-credentials client can only be given a resource server scope/,
+  ],
   ['a scope with a slash', { routes: [{ ...ROUTES[0], scopes: ['invoices/read'] }] }, /scope "invoices\/read" is not a Cognito scope name/],
   ['an identifier with a space', { resourceServerIdentifier: 'my api' }, /resourceServerIdentifier must be 1 to 256 printable ASCII characters without space/],
-  ['a four-minute token', { accessTokenValidity: Duration.minutes(4) }, /accessTokenValidity must be from 5 minutes to 1 day \(Cognito's bounds\), got 4 minutes/],
-  ['a domain prefix with "cognito" in it', { domainPrefix: 'my-cognito' }, /domainPrefix must be 1 to 63 lower-case letters, digits and inner hyphens, without "aws", "amazon" or "cognito", got "my-cognito"/],
+  [
+    'a four-minute token',
+    { accessTokenValidity: Duration.minutes(4) },
+    /accessTokenValidity must be from 5 minutes to 1 day \(Cognito's bounds\), got 4 minutes/,
+  ],
+  [
+    'a domain prefix with "cognito" in it',
+    { domainPrefix: 'my-cognito' },
+    /domainPrefix must be 1 to 63 lower-case letters, digits and inner hyphens, without "aws", "amazon" or "cognito", got "my-cognito"/,
+  ],
   ['a domain prefix in capitals', { domainPrefix: 'Billing' }, /domainPrefix must be 1 to 63 lower-case letters/],
 ])('refuses %s', (_name, props, message) => {
   expect(() => build(props)).toThrow(message);

@@ -81,7 +81,9 @@ describe('defaults', () => {
       Type: 'REQUEST',
       IdentitySource: 'method.request.header.Authorization',
       AuthorizerResultTtlInSeconds: 300,
-      AuthorizerUri: Match.objectLike({ 'Fn::Join': Match.arrayWith([Match.arrayWith([Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('AuthHandler'), 'Arn'] })])]) }),
+      AuthorizerUri: Match.objectLike({
+        'Fn::Join': Match.arrayWith([Match.arrayWith([Match.objectLike({ 'Fn::GetAtt': [Match.stringLikeRegexp('AuthHandler'), 'Arn'] })])]),
+      }),
     });
     template.hasResourceProperties('AWS::ApiGateway::Method', { AuthorizationType: 'CUSTOM', AuthorizerId: { Ref: Match.stringLikeRegexp('^Auth') } });
   });
@@ -93,7 +95,15 @@ describe('defaults', () => {
       Principal: 'apigateway.amazonaws.com',
       FunctionName: { 'Fn::GetAtt': [Match.stringLikeRegexp('AuthHandler'), 'Arn'] },
       SourceArn: {
-        'Fn::Join': ['', Match.arrayWith([':execute-api:eu-west-1:123456789012:', { Ref: Match.stringLikeRegexp('^Api') }, '/authorizers/', { Ref: Match.stringLikeRegexp('^Auth') }])],
+        'Fn::Join': [
+          '',
+          Match.arrayWith([
+            ':execute-api:eu-west-1:123456789012:',
+            { Ref: Match.stringLikeRegexp('^Api') },
+            '/authorizers/',
+            { Ref: Match.stringLikeRegexp('^Auth') },
+          ]),
+        ],
       },
     });
   });
@@ -161,17 +171,42 @@ describe('validation at synth', () => {
     ['no issuers', { issuers: [] }, /issuers must list at least one trusted issuer, got none/],
     ['an empty audience', { issuers: [{ issuer: ISSUER, audience: [] }] }, /issuers\[0\].audience must list at least one non-empty audience/],
     ['an http JWKS URI', { issuers: [{ issuer: ISSUER, audience: 'a', jwksUri: 'http://keys.example.com/jwks' }] }, /issuers\[0\].jwksUri must use https/],
-    ['a loopback http JWKS URI', { issuers: [{ issuer: ISSUER, audience: 'a', jwksUri: 'http://127.0.0.1:8080/jwks' }] }, /issuers\[0\].jwksUri must use https/],
+    [
+      'a loopback http JWKS URI',
+      { issuers: [{ issuer: ISSUER, audience: 'a', jwksUri: 'http://127.0.0.1:8080/jwks' }] },
+      /issuers\[0\].jwksUri must use https/,
+    ],
     ['a JWKS URI that is no URL', { issuers: [{ issuer: ISSUER, audience: 'a', jwksUri: 'keys' }] }, /issuers\[0\].jwksUri must be a URL, got "keys"/],
-    ['an issuer to derive no JWKS URI from', { issuers: [{ issuer: 'urn:partner', audience: 'a' }] }, /issuers\[0\].jwksUri is needed: the issuer "urn:partner" is not an https URL/],
-    ['an issuer twice', { issuers: [{ issuer: ISSUER, audience: 'a' }, { issuer: ISSUER, audience: 'b' }] }, /issuers\[1\].issuer .* is listed twice/],
+    [
+      'an issuer to derive no JWKS URI from',
+      { issuers: [{ issuer: 'urn:partner', audience: 'a' }] },
+      /issuers\[0\].jwksUri is needed: the issuer "urn:partner" is not an https URL/,
+    ],
+    [
+      'an issuer twice',
+      {
+        issuers: [
+          { issuer: ISSUER, audience: 'a' },
+          { issuer: ISSUER, audience: 'b' },
+        ],
+      },
+      /issuers\[1\].issuer .* is listed twice/,
+    ],
     ['a symmetric algorithm', { algorithms: ['HS256' as 'RS256'] }, /algorithms: "HS256" is not allowed/],
     ['no algorithm', { algorithms: [] }, /algorithms must list at least one/],
     ['a clock tolerance over 5 minutes', { clockTolerance: Duration.minutes(10) }, /clockTolerance must be whole seconds from 0 to 300, got 600/],
-    ['a JWKS timeout as long as the function', { jwksFetchTimeout: Duration.seconds(10) }, /jwksFetchTimeout must be less than the function timeout of 10 seconds, got 10 seconds/],
+    [
+      'a JWKS timeout as long as the function',
+      { jwksFetchTimeout: Duration.seconds(10) },
+      /jwksFetchTimeout must be less than the function timeout of 10 seconds, got 10 seconds/,
+    ],
     ['an empty token type', { tokenType: '' }, /tokenType must be a non-empty string/],
     ['an invalid route spec', { routes: [...GATEHOUSE_ROUTES, GATEHOUSE_ROUTES[0]] }, /routes: GET \/products duplicates GET \/products/],
-    ['more routes than fit in the Lambda environment', { routes: manyRoutes }, /the authorizer's environment .* is \d+ bytes, over the 4096 bytes Lambda allows/],
+    [
+      'more routes than fit in the Lambda environment',
+      { routes: manyRoutes },
+      /the authorizer's environment .* is \d+ bytes, over the 4096 bytes Lambda allows/,
+    ],
   ])('%s', (_name, props, message) => {
     expect(() => synth(props)).toThrow(message);
   });
@@ -229,7 +264,9 @@ describe('the bundled function', () => {
       const event = { type: 'REQUEST', methodArn: 'arn:aws:execute-api:eu-west-1:123456789012:abc123/prod/GET/orders', headers: ${JSON.stringify(authorization === undefined ? {} : { Authorization: authorization })}, requestContext: { requestId: 'r-1' } };
       try { const result = await handler(event); console.log('ALLOWED:' + result.policyDocument.Statement[0].Effect); } catch (error) { console.log('REJECTED:' + error.message); }
       console.log('UNDICI_ADDED:' + (!undiciBefore && process.moduleLoadList.some((name) => name.includes('undici'))));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], { env: { PATH: process.env.PATH, [AUTHORIZER_CONFIG_ENV]: config } });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--input-type=module', '-e', script], {
+      env: { PATH: process.env.PATH, [AUTHORIZER_CONFIG_ENV]: config },
+    });
     return stdout;
   }
 

@@ -52,12 +52,20 @@ describe('a Cognito access token', () => {
       [AUTHORIZER_CONTEXT_KEYS.issuer]: cognito.issuer,
     });
     expect(result?.policyDocument.Statement).toEqual([
-      { Effect: 'Allow', Action: 'execute-api:Invoke', Resource: [`${API_STAGE_ARN}/GET/orders`, `${API_STAGE_ARN}/GET/orders/*`, `${API_STAGE_ARN}/POST/orders`] },
+      {
+        Effect: 'Allow',
+        Action: 'execute-api:Invoke',
+        Resource: [`${API_STAGE_ARN}/GET/orders`, `${API_STAGE_ARN}/GET/orders/*`, `${API_STAGE_ARN}/POST/orders`],
+      },
     ]);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
-    ['an ID token (token_use id, aud = the app client, no client_id)', { token_use: 'id', aud: 'app-client-1', client_id: undefined, scope: undefined, email: 'a@example.com' }, 'TOKEN_USE_INVALID'],
+    [
+      'an ID token (token_use id, aud = the app client, no client_id)',
+      { token_use: 'id', aud: 'app-client-1', client_id: undefined, scope: undefined, email: 'a@example.com' },
+      'TOKEN_USE_INVALID',
+    ],
     ['an ID token that also names a trusted client_id', { token_use: 'id', aud: 'app-client-1' }, 'TOKEN_USE_INVALID'],
     ['a token without token_use', { token_use: undefined }, 'TOKEN_USE_INVALID'],
     ['a token of another app client', { client_id: 'someone-elses-client' }, 'TOKEN_CLIENT_UNTRUSTED'],
@@ -109,7 +117,10 @@ describe('the caller id with several issuers', () => {
     const again = await handler(requestEvent(`Bearer ${await oidc.sign({ sub: 'alice', jti: 'another-token' })}`));
     expect(fromCognito.principalId).not.toBe(fromOidc.principalId);
     expect(again.principalId).toBe(fromOidc.principalId);
-    for (const [result, source] of [[fromCognito, cognito], [fromOidc, oidc]] as const) {
+    for (const [result, source] of [
+      [fromCognito, cognito],
+      [fromOidc, oidc],
+    ] as const) {
       const at = result.principalId.indexOf(USER_ID_SEPARATOR);
       expect([result.principalId.slice(0, at), result.principalId.slice(at + 1)]).toEqual([source.issuer, 'alice']);
     }

@@ -48,19 +48,36 @@ describe('per-issuer token shapes and the user id format', () => {
   const issuer = CONFIG.issuers[0];
   const second = { issuer: 'https://login.example.org', audience: ['api'], jwksUri: 'https://login.example.org/jwks.json' };
   it.each<[string, Partial<AuthorizerConfig>, RegExp]>([
-    ['both audience and clientIds', { issuers: [{ ...issuer, clientIds: ['app'] }] }, /issuers\[0\] must have exactly one of audience \(tokens with aud\) and clientIds \(Cognito access tokens\)/],
+    [
+      'both audience and clientIds',
+      { issuers: [{ ...issuer, clientIds: ['app'] }] },
+      /issuers\[0\] must have exactly one of audience \(tokens with aud\) and clientIds \(Cognito access tokens\)/,
+    ],
     ['neither audience nor clientIds', { issuers: [{ issuer: issuer.issuer, jwksUri: issuer.jwksUri }] }, /issuers\[0\] must have exactly one of audience/],
-    ['an empty clientIds', { issuers: [{ issuer: issuer.issuer, jwksUri: issuer.jwksUri, clientIds: [] }] }, /issuers\[0\].clientIds must list at least one non-empty app client id/],
+    [
+      'an empty clientIds',
+      { issuers: [{ issuer: issuer.issuer, jwksUri: issuer.jwksUri, clientIds: [] }] },
+      /issuers\[0\].clientIds must list at least one non-empty app client id/,
+    ],
     ['an empty scope prefix', { issuers: [{ ...issuer, scopePrefix: '' }] }, /issuers\[0\].scopePrefix must be a non-empty string such as "gatehouse\/"/],
     ['an issuer with a fragment', { issuers: [{ ...issuer, issuer: 'https://issuer.example.com#x' }] }, /issuers\[0\].issuer must not contain "#"/],
-    ['plain subjects with two issuers', { issuers: [issuer, second], userIds: 'subject' }, /userIds must be "issuer-qualified" with 2 issuers: .* two issuers' users with the same sub would be one customer/],
+    [
+      'plain subjects with two issuers',
+      { issuers: [issuer, second], userIds: 'subject' },
+      /userIds must be "issuer-qualified" with 2 issuers: .* two issuers' users with the same sub would be one customer/,
+    ],
     ['an unknown user id format', { userIds: 'email' as never }, /userIds must be "subject" or "issuer-qualified", got "email"/],
   ])('refuses %s', (_name, overrides, message) => {
     expect(() => assertAuthorizerConfig({ ...CONFIG, ...overrides })).toThrow(message);
   });
 
   it('takes a Cognito issuer with app client ids and a scope prefix, next to an issuer with an audience', () => {
-    const cognito = { issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC', clientIds: ['app'], scopePrefix: 'gatehouse/', jwksUri: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/.well-known/jwks.json' };
+    const cognito = {
+      issuer: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC',
+      clientIds: ['app'],
+      scopePrefix: 'gatehouse/',
+      jwksUri: 'https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC/.well-known/jwks.json',
+    };
     expect(() => assertAuthorizerConfig({ ...CONFIG, issuers: [cognito, second] })).not.toThrow();
   });
 });

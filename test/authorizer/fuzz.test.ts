@@ -46,7 +46,11 @@ const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   {
     // Structure-preserving edits reach jose's own checks rather than the shape check before it.
     weight: 3,
-    arbitrary: fc.record({ kind: fc.constantFrom('header' as const, 'payload' as const), field: fc.constantFrom(...FIELDS), value: fc.jsonValue({ maxDepth: 2 }) }),
+    arbitrary: fc.record({
+      kind: fc.constantFrom('header' as const, 'payload' as const),
+      field: fc.constantFrom(...FIELDS),
+      value: fc.jsonValue({ maxDepth: 2 }),
+    }),
   },
   fc.record({ kind: fc.constant('segments' as const), order: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 5 }) }),
 );
@@ -88,7 +92,10 @@ function apply(token: string, change: Mutation): string {
 /** The bytes a token stands for: mutations that only touch unused base64url bits change nothing. */
 function meaning(token: string): string | undefined {
   try {
-    return token.split('.').map((part) => Buffer.from(base64url.decode(part)).toString('hex')).join('.');
+    return token
+      .split('.')
+      .map((part) => Buffer.from(base64url.decode(part)).toString('hex'))
+      .join('.');
   } catch {
     return undefined;
   }

@@ -159,8 +159,12 @@ describe('named attacks: each is a 401, never an allow', () => {
 
   it('an algorithm that is asymmetric but not allow-listed', async () => {
     const { privateKey } = await generateKeyPair('PS256');
-    const token = await new SignJWT({ sub: 'mallory' }).setProtectedHeader({ alg: 'PS256', kid: 'rsa-1' })
-      .setIssuer(issuer.issuer).setAudience(issuer.audience).setExpirationTime('5m').sign(privateKey);
+    const token = await new SignJWT({ sub: 'mallory' })
+      .setProtectedHeader({ alg: 'PS256', kid: 'rsa-1' })
+      .setIssuer(issuer.issuer)
+      .setAudience(issuer.audience)
+      .setExpirationTime('5m')
+      .sign(privateKey);
     await expectUnauthorized(`Bearer ${token}`, 'TOKEN_ALG_NOT_ALLOWED');
   });
 
@@ -243,7 +247,12 @@ describe('named attacks: each is a 401, never an allow', () => {
     await expectUnauthorized(`Bearer ${header}.${encode('{not json')}.${signature}`, 'TOKEN_MALFORMED');
   });
 
-  it.each([['a string', 'alice'], ['an array', [1, 2]], ['a number', 42], ['null', null]])('a payload that is %s', async (_case, value) => {
+  it.each([
+    ['a string', 'alice'],
+    ['an array', [1, 2]],
+    ['a number', 42],
+    ['null', null],
+  ])('a payload that is %s', async (_case, value) => {
     const [header, , signature] = (await issuer.sign()).split('.');
     await expectUnauthorized(`Bearer ${header}.${encode(JSON.stringify(value))}.${signature}`, 'TOKEN_MALFORMED');
   });

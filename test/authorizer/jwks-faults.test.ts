@@ -70,9 +70,7 @@ it('a flood of unknown kids fetches the JWKS at most once per cooldown', async (
   expect(issuer.fetches).toBe(1);
 
   // The first unknown kid after the initial fetch is within the cooldown too: no fetch at all.
-  const flood = await Promise.all(
-    Array.from({ length: 200 }, (_, index) => attacker.sign({ iss: issuer.issuer }, { header: { kid: `rogue-${index}` } })),
-  );
+  const flood = await Promise.all(Array.from({ length: 200 }, (_, index) => attacker.sign({ iss: issuer.issuer }, { header: { kid: `rogue-${index}` } })));
   const outcomes = await Promise.allSettled(flood.map((token) => handler(requestEvent(`Bearer ${token}`))));
 
   expect(outcomes.every((outcome) => outcome.status === 'rejected' && (outcome.reason as Error).message === UNAUTHORIZED)).toBe(true);

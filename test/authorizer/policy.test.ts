@@ -70,7 +70,7 @@ describe('PolicyBuilder', () => {
 
     expect(builder.build(`${API_STAGE_ARN}/POST/b`, ['a'])).toBe(first);
     expect(Object.isFrozen(first) && Object.isFrozen(first.Statement) && Object.isFrozen(first.Statement[0])).toBe(true);
-    expect(() => ((first.Statement[0] as { Resource: string[] }).Resource).push('*')).toThrow(TypeError);
+    expect(() => (first.Statement[0] as { Resource: string[] }).Resource.push('*')).toThrow(TypeError);
 
     const otherStage = builder.build('arn:aws:execute-api:eu-west-1:123456789012:abc123defg/test/GET/a', ['a']);
     expect(otherStage.Statement[0]).toMatchObject({ Resource: expect.arrayContaining(['arn:aws:execute-api:eu-west-1:123456789012:abc123defg/test/GET/a']) });

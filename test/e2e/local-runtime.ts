@@ -13,7 +13,11 @@ import type { LocalInstance, LocalRuntime } from './target';
  * Resolves with the first truthy result of `check`, asked every `intervalMs`; rejects with `what`
  * once `timeoutMs` has passed. A bound generous enough for a loaded two-core machine.
  */
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, options: { timeoutMs?: number; intervalMs?: number } = {}): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<T> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (;;) {
     const result = await check();
@@ -39,7 +43,10 @@ export async function registered(registryEndpoint: string, service: string, heal
   try {
     const answer = await client.send(new DiscoverInstancesCommand({ NamespaceName: LOCAL_NAMESPACE, ServiceName: service, HealthStatus: healthStatus }));
     return new Map(
-      (answer.Instances ?? []).map((instance) => [String(instance.InstanceId), `http://${instance.Attributes?.AWS_INSTANCE_IPV4}:${instance.Attributes?.AWS_INSTANCE_PORT}`]),
+      (answer.Instances ?? []).map((instance) => [
+        String(instance.InstanceId),
+        `http://${instance.Attributes?.AWS_INSTANCE_IPV4}:${instance.Attributes?.AWS_INSTANCE_PORT}`,
+      ]),
     );
   } finally {
     client.destroy();

@@ -28,7 +28,9 @@ let stdout = '';
 /** Every process `npm start` runs besides itself: the service instances and the parts, as the outputs name them now. */
 function runtimePids(): number[] {
   if (!fs.existsSync(path.join(stateDir, OUTPUTS_FILE))) return [];
-  const outputs = JSON.parse(fs.readFileSync(path.join(stateDir, OUTPUTS_FILE), 'utf8')) as { Gatehouse: { Local: { processes: { pid: number }[]; parts: { pid: number }[] } } };
+  const outputs = JSON.parse(fs.readFileSync(path.join(stateDir, OUTPUTS_FILE), 'utf8')) as {
+    Gatehouse: { Local: { processes: { pid: number }[]; parts: { pid: number }[] } };
+  };
   return [...outputs.Gatehouse.Local.processes, ...outputs.Gatehouse.Local.parts].map((entry) => entry.pid);
 }
 
@@ -45,10 +47,14 @@ beforeAll(async () => {
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-  await eventually('npm start to come up', () => {
-    if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${stderr}`);
-    return stdout.includes('Gatehouse is running');
-  }, { timeoutMs: 60_000 });
+  await eventually(
+    'npm start to come up',
+    () => {
+      if (child.exitCode !== null) throw new Error(`npm start exited with ${child.exitCode}: ${stderr}`);
+      return stdout.includes('Gatehouse is running');
+    },
+    { timeoutMs: 60_000 },
+  );
   target = loadTarget(path.join(stateDir, OUTPUTS_FILE));
 }, 90_000);
 
@@ -67,7 +73,12 @@ it('prints the URL, a key per tier and a curl, and writes them to the outputs fi
   expect(stdout).toContain(`Gatehouse is running at ${String(outputs.Gatehouse.ApiUrl)}`);
   expect(stdout).toMatch(/API key \(basic: 10\/s, burst 20, 10000\/day\): dev-basic-/);
   expect(stdout).toMatch(/curl -H 'x-api-key: dev-basic-\w+' -H 'Authorization: Bearer [\w-]+\.[\w-]+\.[\w-]+' http:\/\/127\.0\.0\.1:\d+\/v1\/products/);
-  expect(outputs.Gatehouse).toMatchObject({ ApiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1\/$/), ApiKeybasic: expect.any(String), ApiKeypro: expect.any(String), Tiers: { basic: { rateLimit: 10, burstLimit: 20 } } });
+  expect(outputs.Gatehouse).toMatchObject({
+    ApiUrl: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/v1\/$/),
+    ApiKeybasic: expect.any(String),
+    ApiKeypro: expect.any(String),
+    Tiers: { basic: { rateLimit: 10, burstLimit: 20 } },
+  });
 });
 
 it('the printed curl works', async () => {
@@ -94,11 +105,13 @@ async function trap(port: number): Promise<{ connections: () => number; close: (
     connections += 1;
     socket.destroy();
   });
-  await eventually(`port ${port} to be free`, () =>
-    new Promise<boolean>((resolve) => {
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => resolve(true));
-    }),
+  await eventually(
+    `port ${port} to be free`,
+    () =>
+      new Promise<boolean>((resolve) => {
+        server.once('error', () => resolve(false));
+        server.listen(port, '127.0.0.1', () => resolve(true));
+      }),
   );
   return { connections: () => connections, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
@@ -120,7 +133,10 @@ it('restarts a SIGKILLed service, and routes nothing to the dead instance once i
   // Whatever connects to the dead instance's address from now on is counted, not refused.
   const deadAddress = await trap(Number(new URL(victim.url).port));
   try {
-    await eventually('the dead instance to leave the registry', async () => (await registered(local.registryEndpoint, SERVICES.product, 'ALL')).get(victim.instance) !== victim.url);
+    await eventually(
+      'the dead instance to leave the registry',
+      async () => (await registered(local.registryEndpoint, SERVICES.product, 'ALL')).get(victim.instance) !== victim.url,
+    );
     const answers = [];
     for (let index = 0; index < 20; index += 1) answers.push((await get()).status);
     expect(answers).toEqual(Array(20).fill(200));
@@ -151,12 +167,18 @@ it('reports a hung instance UNHEALTHY from its failed health checks, and HEALTHY
   const hung = instanceOf(local, 'product-1');
   process.kill(hung.pid, 'SIGSTOP');
   try {
-    await eventually('the hung instance to leave the HEALTHY answer', async () => !(await registered(local.registryEndpoint, SERVICES.product)).has(hung.instance));
+    await eventually(
+      'the hung instance to leave the HEALTHY answer',
+      async () => !(await registered(local.registryEndpoint, SERVICES.product)).has(hung.instance),
+    );
     expect((await registered(local.registryEndpoint, SERVICES.product, 'UNHEALTHY')).get(hung.instance)).toBe(hung.url);
   } finally {
     process.kill(hung.pid, 'SIGCONT');
   }
-  await eventually('the instance to be HEALTHY again', async () => (await registered(local.registryEndpoint, SERVICES.product)).get(hung.instance) === hung.url);
+  await eventually(
+    'the instance to be HEALTHY again',
+    async () => (await registered(local.registryEndpoint, SERVICES.product)).get(hung.instance) === hung.url,
+  );
   // Not replaced: it never died.
   expect(instanceOf(local, 'product-1').pid).toBe(hung.pid);
 }, 60_000);

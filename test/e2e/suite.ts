@@ -21,7 +21,10 @@ const ALL_SCOPES = Object.values(SCOPES);
  * cases that need the local runtime (spending a tier's burst, killing a process) are declared too.
  */
 export function describeEndToEnd(target: () => Target, options: { readonly local: boolean }): void {
-  const call = async (path: string, options: { method?: string; token?: string; apiKey?: string | null; headers?: Record<string, string>; body?: unknown } = {}): Promise<Answer> => {
+  const call = async (
+    path: string,
+    options: { method?: string; token?: string; apiKey?: string | null; headers?: Record<string, string>; body?: unknown } = {},
+  ): Promise<Answer> => {
     const { apiUrl, apiKey } = target();
     const response = await fetch(`${apiUrl}${path}`, {
       method: options.method ?? 'GET',
@@ -52,7 +55,14 @@ export function describeEndToEnd(target: () => Target, options: { readonly local
       expect(await call(`products/${productId}`, { token })).toMatchObject({ status: 200, body: { id: productId, stock: 5 } });
 
       const placed = await placeOrder(token, productId);
-      expect(placed).toMatchObject({ status: 201, body: { status: 'CONFIRMED', items: [{ productId, quantity: 1, unitPrice: { amount: 1500, currency: 'EUR' } }], total: { amount: 1500, currency: 'EUR' } } });
+      expect(placed).toMatchObject({
+        status: 201,
+        body: {
+          status: 'CONFIRMED',
+          items: [{ productId, quantity: 1, unitPrice: { amount: 1500, currency: 'EUR' } }],
+          total: { amount: 1500, currency: 'EUR' },
+        },
+      });
       expect(placed.headers.get('x-request-id')).toMatch(/\S/);
       expect(await call(`orders/${String(placed.body.id)}`, { token })).toMatchObject({ status: 200, body: { id: placed.body.id } });
       const listed = await call('orders?limit=100', { token });
@@ -78,7 +88,12 @@ export function describeEndToEnd(target: () => Target, options: { readonly local
 
     it('answers 400 from validation, before any service sees the body', async () => {
       const token = await everything();
-      const invalid = await call('orders', { method: 'POST', token, headers: { 'idempotency-key': randomUUID() }, body: { items: [{ productId: 'x', quantity: 0 }] } });
+      const invalid = await call('orders', {
+        method: 'POST',
+        token,
+        headers: { 'idempotency-key': randomUUID() },
+        body: { items: [{ productId: 'x', quantity: 0 }] },
+      });
       // The gateway's own answer (a service would name the field): the body never left the gateway.
       expect(invalid).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', message: 'Invalid request body' } } });
     });
@@ -147,7 +162,10 @@ export function describeEndToEnd(target: () => Target, options: { readonly local
       );
       expect(refused.body).toMatchObject({ error: { code: 'THROTTLED' } });
       // A token comes back every 1 / rateLimit seconds: asked at that pace, the tier serves again.
-      await eventually('the basic tier to serve again', async () => (await get()).status === 200, { timeoutMs: 10_000, intervalMs: Math.ceil(1000 / throttled.rateLimit) });
+      await eventually('the basic tier to serve again', async () => (await get()).status === 200, {
+        timeoutMs: 10_000,
+        intervalMs: Math.ceil(1000 / throttled.rateLimit),
+      });
     }, 60_000);
 
     it('keeps placing orders when a product instance is killed mid-run, and the instance comes back', async () => {

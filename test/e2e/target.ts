@@ -60,9 +60,10 @@ export function loadTarget(file: string, env: NodeJS.ProcessEnv = process.env): 
       apiUrl,
       apiKey: String(outputs.ApiKeypro),
       throttled: basic === undefined ? undefined : { apiKey: String(outputs.ApiKeybasic), burstLimit: basic.burstLimit, rateLimit: basic.rateLimit },
-      token: async (sub, scopes, shape) => mintDevToken(await loadOrCreateDevKey(local.stateDir), { sub, scopes, ttlSeconds: 600, ...(shape !== undefined && { shape }) }),
+      token: async (sub, scopes, shape) =>
+        mintDevToken(await loadOrCreateDevKey(local.stateDir), { sub, scopes, ttlSeconds: 600, ...(shape !== undefined && { shape }) }),
       local: {
-        processes: () => (Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Outputs>)[0]?.Local?.processes ?? []),
+        processes: () => Object.values(JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, Outputs>)[0]?.Local?.processes ?? [],
         registryEndpoint: local.registryEndpoint,
         stateDir: local.stateDir,
       },

@@ -45,7 +45,11 @@ export class FaultProxy {
   private held: (() => void)[] = [];
   private readonly waiters: { readonly check: () => boolean; readonly resolve: () => void }[] = [];
 
-  private constructor(private readonly server: Server, readonly url: string, private readonly target: URL) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+    private readonly target: URL,
+  ) {}
 
   /** Starts a proxy to `target` on 127.0.0.1, port 0. */
   static async start(target: string): Promise<FaultProxy> {
@@ -132,7 +136,13 @@ export class FaultProxy {
           return;
         case 'error':
           outgoing.writeHead(500, { 'content-type': 'application/x-amz-json-1.0' });
-          outgoing.end(JSON.stringify({ __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError', message: 'injected fault', error: { code: 'INTERNAL', message: 'injected fault' } }));
+          outgoing.end(
+            JSON.stringify({
+              __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+              message: 'injected fault',
+              error: { code: 'INTERNAL', message: 'injected fault' },
+            }),
+          );
           return;
         default:
           this.forward(incoming, outgoing, body, rule?.fault === 'drop-response', call);
@@ -142,7 +152,13 @@ export class FaultProxy {
 
   private forward(incoming: IncomingMessage, outgoing: ServerResponse, body: Buffer, drop: boolean, call: ProxiedCall): void {
     const forwarded = httpRequest(
-      { hostname: this.target.hostname, port: this.target.port, method: incoming.method, path: incoming.url, headers: { ...incoming.headers, host: this.target.host } },
+      {
+        hostname: this.target.hostname,
+        port: this.target.port,
+        method: incoming.method,
+        path: incoming.url,
+        headers: { ...incoming.headers, host: this.target.host },
+      },
       (answer) => {
         answer.once('end', () => {
           this.answered.push(call);

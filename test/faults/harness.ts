@@ -75,8 +75,20 @@ export async function startHarness(): Promise<Harness> {
   const extra: { close(): Promise<void> }[] = [];
   const startOrder = async (options: OrderServiceOptions = {}) => {
     const db = proxiedDb(dbProxy);
-    const started = await startOrderService(data, cloudMap, { db, requestDeadlineMs: DEADLINE_MS, leaseMs: LEASE_MS, productTimeoutMs: 2_000, confirmReserveMs: 700, ...options });
-    extra.push({ close: async () => { await started.close(); db.destroy(); } });
+    const started = await startOrderService(data, cloudMap, {
+      db,
+      requestDeadlineMs: DEADLINE_MS,
+      leaseMs: LEASE_MS,
+      productTimeoutMs: 2_000,
+      confirmReserveMs: 700,
+      ...options,
+    });
+    extra.push({
+      close: async () => {
+        await started.close();
+        db.destroy();
+      },
+    });
     return started;
   };
   closers.push(async () => {
@@ -113,7 +125,10 @@ export async function closeHarness(): Promise<void> {
 }
 
 /** A Cloud Map directory of the product service through a proxy of the registry. */
-export function directoryThrough(proxy: FaultProxy, options: { ttlMs: number; staleWaitMs?: number; callTimeoutMs?: number; now?: () => number }): { directory: InstanceDirectory; close(): void } {
+export function directoryThrough(
+  proxy: FaultProxy,
+  options: { ttlMs: number; staleWaitMs?: number; callTimeoutMs?: number; now?: () => number },
+): { directory: InstanceDirectory; close(): void } {
   const client = createServiceDiscoveryClient(proxy.url, 'local');
   const directory = new InstanceDirectory({ client, namespace: TEST_NAMESPACE, service: SERVICES.product, ...options });
   return { directory, close: () => client.destroy() };
@@ -144,15 +159,20 @@ export async function audit(harness: Harness, initial: ReadonlyMap<string, numbe
   const records = ((await harness.data.db.send(new ScanCommand({ TableName: harness.ordersTable, ConsistentRead: true }))).Items ?? []) as OrderRecord[];
   const confirmed = records.filter((record) => record.status === 'CONFIRMED');
   const byKey = new Map<string, string[]>();
-  for (const record of confirmed) byKey.set(`${record.customerId} ${record.idempotencyKey}`, [...(byKey.get(`${record.customerId} ${record.idempotencyKey}`) ?? []), record.id]);
+  for (const record of confirmed)
+    byKey.set(`${record.customerId} ${record.idempotencyKey}`, [...(byKey.get(`${record.customerId} ${record.idempotencyKey}`) ?? []), record.id]);
   expect([...byKey.values()].filter((ids) => ids.length > 1)).toEqual([]);
   for (const entry of placed.filter((one) => one.response.status === 201)) {
     expect(byKey.get(`${entry.customerId} ${entry.key}`)).toEqual([entry.response.body.id]);
   }
   // Every sold unit belongs to a confirmed order.
   const soldByProduct = new Map<string, number>();
-  for (const record of confirmed) for (const line of record.items ?? []) soldByProduct.set(line.productId, (soldByProduct.get(line.productId) ?? 0) + line.quantity);
-  for (const productId of initial.keys()) expect({ productId, sold: (await harness.product.store.ledger(productId))?.sold }).toEqual({ productId, sold: soldByProduct.get(productId) ?? 0 });
+  for (const record of confirmed)
+    for (const line of record.items ?? []) soldByProduct.set(line.productId, (soldByProduct.get(line.productId) ?? 0) + line.quantity);
+  for (const productId of initial.keys())
+    expect({ productId, sold: (await harness.product.store.ledger(productId))?.sold }).toEqual({ productId, sold: soldByProduct.get(productId) ?? 0 });
 
-  expect(placed.filter((entry) => entry.ms > DEADLINE_MS + SLACK_MS).map((entry) => ({ key: entry.key, ms: entry.ms, status: entry.response.status }))).toEqual([]);
+  expect(placed.filter((entry) => entry.ms > DEADLINE_MS + SLACK_MS).map((entry) => ({ key: entry.key, ms: entry.ms, status: entry.response.status }))).toEqual(
+    [],
+  );
 }

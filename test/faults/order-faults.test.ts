@@ -25,8 +25,10 @@ afterEach(() => {
   harness?.dbProxy.releaseHeld();
 });
 
-const on = (table: string, operation: string, contains?: string) => (call: ProxiedCall): boolean =>
-  call.operation === operation && call.body.includes(`"TableName":"${table}`) && (contains === undefined || call.body.includes(contains));
+const on =
+  (table: string, operation: string, contains?: string) =>
+  (call: ProxiedCall): boolean =>
+    call.operation === operation && call.body.includes(`"TableName":"${table}`) && (contains === undefined || call.body.includes(contains));
 const orders = (): string => harness.ordersTable;
 const products = (): string => harness.data.tableName('products');
 const confirmWrite = (): ((call: ProxiedCall) => boolean) => on(orders(), 'UpdateItem', '"CONFIRMED"');
@@ -119,12 +121,22 @@ describe('an answer lost after the write', () => {
   it('leak (b): giving the order up loses its answer; the stock still comes back at once', async () => {
     const [euro, dollar] = [await harness.createProduct(10, 'EUR'), await harness.createProduct(10, 'USD')];
     harness.dbProxy.inject('drop-response', on(orders(), 'DeleteItem'));
-    const placed = await harness.place('leak-b', freshKey(), [{ productId: euro, quantity: 2 }, { productId: dollar, quantity: 2 }]);
+    const placed = await harness.place('leak-b', freshKey(), [
+      { productId: euro, quantity: 2 },
+      { productId: dollar, quantity: 2 },
+    ]);
     expect(placed.response).toMatchObject({ status: 422, body: { error: { code: 'MIXED_CURRENCIES' } } });
     expect(harness.dbProxy.applied.some((entry) => entry.call.operation === 'DeleteItem')).toBe(true);
     // Before any sweep: given back by the request itself.
     expect([(await harness.product.store.ledger(euro))?.stock, (await harness.product.store.ledger(dollar))?.stock]).toEqual([10, 10]);
-    await audit(harness, new Map([[euro, 10], [dollar, 10]]), [placed]);
+    await audit(
+      harness,
+      new Map([
+        [euro, 10],
+        [dollar, 10],
+      ]),
+      [placed],
+    );
   }, 30_000);
 });
 
@@ -134,13 +146,17 @@ describe('a dependency that fails', () => {
     ['the reserve write', (): ((call: ProxiedCall) => boolean) => on(products(), 'UpdateItem', 'reservations')],
     ['the confirm', confirmWrite],
     ['the commit', (): ((call: ProxiedCall) => boolean) => on(products(), 'UpdateItem', 'settled')],
-  ])('%s fails once: retried, one order, stock whole', async (_name, match) => {
-    const a = await harness.createProduct(10);
-    harness.dbProxy.inject('error', match());
-    const placed = await harness.place('error-1', freshKey(), [{ productId: a, quantity: 1 }]);
-    expect(placed.response.status).toBe(201);
-    await audit(harness, new Map([[a, 10]]), [placed]);
-  }, 30_000);
+  ])(
+    '%s fails once: retried, one order, stock whole',
+    async (_name, match) => {
+      const a = await harness.createProduct(10);
+      harness.dbProxy.inject('error', match());
+      const placed = await harness.place('error-1', freshKey(), [{ productId: a, quantity: 1 }]);
+      expect(placed.response.status).toBe(201);
+      await audit(harness, new Map([[a, 10]]), [placed]);
+    },
+    30_000,
+  );
 
   it('the product service answers 500 on every reserve: 503, nothing reserved', async () => {
     const a = await harness.createProduct(10);
@@ -229,7 +245,9 @@ describe('Cloud Map', () => {
 describe('contention', () => {
   it('60 concurrent orders for one product of stock 20: at most 20 placed, the rest refused with 409 or 503, all inside the deadline, nothing lost', async () => {
     const a = await harness.createProduct(20);
-    const placed: Placed[] = await Promise.all(Array.from({ length: 60 }, (_, index) => harness.place(`crowd-${index}`, freshKey(), [{ productId: a, quantity: 1 }])));
+    const placed: Placed[] = await Promise.all(
+      Array.from({ length: 60 }, (_, index) => harness.place(`crowd-${index}`, freshKey(), [{ productId: a, quantity: 1 }])),
+    );
     // How many get through before the deadline depends on the machine; never more than the stock.
     const placedCount = placed.filter((entry) => entry.response.status === 201).length;
     expect(placedCount).toBeGreaterThan(0);

@@ -50,14 +50,22 @@ async function startOrderProcess(env: Record<string, string> = {}): Promise<Serv
   return service;
 }
 
-const confirmOf = (call: ProxiedCall): boolean => call.operation === 'UpdateItem' && call.body.includes(`"TableName":"${harness.ordersTable}`) && call.body.includes('"CONFIRMED"');
+const confirmOf = (call: ProxiedCall): boolean =>
+  call.operation === 'UpdateItem' && call.body.includes(`"TableName":"${harness.ordersTable}`) && call.body.includes('"CONFIRMED"');
 
 /** Places orders that settle however the process ends: a killed request counts as status 0. */
 function placeMany(url: string, count: number, productIds: readonly string[], prefix: string): Promise<Placed>[] {
   return Array.from({ length: count }, (_, index) =>
     harness
       .place(`${prefix}-${index % 7}`, `${prefix}-key-${index}`, [{ productId: productIds[index % productIds.length], quantity: 1 + (index % 3) }], url)
-      .catch((): Placed => ({ customerId: `${prefix}-${index % 7}`, key: `${prefix}-key-${index}`, response: { status: 0, headers: new Headers(), body: {} }, ms: 0 })),
+      .catch(
+        (): Placed => ({
+          customerId: `${prefix}-${index % 7}`,
+          key: `${prefix}-key-${index}`,
+          response: { status: 0, headers: new Headers(), body: {} },
+          ms: 0,
+        }),
+      ),
   );
 }
 
@@ -100,7 +108,11 @@ it('SIGTERM with orders in flight: every one of them is answered, the process ex
 it('the sweeper runs on its own in the order process (SWEEP_INTERVAL_MS): an order left unknown is released after its lease', async () => {
   const a = await harness.createProduct(10);
   // A short deadline and lease, and a sweep every 100 ms.
-  const service = await startOrderProcess({ [SERVICE_ENV.requestDeadlineMs]: '1500', [SERVICE_ENV.orderLeaseMs]: '2000', [SERVICE_ENV.sweepIntervalMs]: '100' });
+  const service = await startOrderProcess({
+    [SERVICE_ENV.requestDeadlineMs]: '1500',
+    [SERVICE_ENV.orderLeaseMs]: '2000',
+    [SERVICE_ENV.sweepIntervalMs]: '100',
+  });
   // The confirm and every read-back of the order stall: the request cannot know, and gives nothing back.
   harness.dbProxy.inject('stall', confirmOf, 1_000);
   harness.dbProxy.inject('stall', (call) => call.operation === 'GetItem' && call.body.includes(`"TableName":"${harness.ordersTable}`), 1_000);
@@ -111,7 +123,9 @@ it('the sweeper runs on its own in the order process (SWEEP_INTERVAL_MS): an ord
   harness.dbProxy.heal();
   // The process's own sweeper fences the order once its lease is over, releases the stock, then
   // deletes the order: wait for that delete (an event, not a time), by which the release is done.
-  await harness.dbProxy.when(() => harness.dbProxy.calls.slice(callsBefore).some((call) => call.operation === 'DeleteItem' && call.body.includes(`"TableName":"${harness.ordersTable}`)));
+  await harness.dbProxy.when(() =>
+    harness.dbProxy.calls.slice(callsBefore).some((call) => call.operation === 'DeleteItem' && call.body.includes(`"TableName":"${harness.ordersTable}`)),
+  );
   expect(await harness.product.store.ledger(a)).toMatchObject({ stock: 10, reserved: 0 });
   service.child.kill('SIGTERM');
   expect(await service.exited).toBe(0);

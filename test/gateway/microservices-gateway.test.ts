@@ -39,41 +39,44 @@ describe('defaults', () => {
     expect([...methods.keys()].sort()).toEqual(GATEHOUSE_ROUTES.map((route) => `${route.method} ${route.path}`).sort());
   });
 
-  it.each(GATEHOUSE_ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))('%s: authorizer, API key, validator, private integration to the ALB, identity and service headers', (key, route) => {
-    const method = methods.get(key) as Record<string, unknown> & { RequestModels: Record<string, { Ref: string }> };
-    const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
-    expect(method).toMatchObject({
-      AuthorizationType: 'CUSTOM',
-      AuthorizerId: { Ref: expect.stringMatching(/^Jwt/) },
-      ApiKeyRequired: true,
-      RequestValidatorId: { Ref: expect.stringMatching(route.requestSchema ? /^GatewayBodyValidator/ : /^GatewayParamsValidator/) },
-      RequestParameters: Object.fromEntries(parameters.map((name) => [`method.request.path.${name}`, true])),
-      Integration: {
-        Type: 'HTTP_PROXY',
-        IntegrationHttpMethod: route.method,
-        ConnectionType: 'VPC_LINK',
-        // The v2 link's id, and the ALB as the target: the L1 override of connectPrivately.
-        ConnectionId: { Ref: expect.stringMatching(/^GatewayVpcLink[0-9A-F]{8}$/) },
-        IntegrationTarget: { Ref: expect.stringMatching(/^NetworkLoadBalancer/) },
-        TimeoutInMillis: 10000,
-        // The route's own path, on the listener's port: the Host header and the path the ALB gets.
-        Uri: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLoadBalancer/), 'DNSName'] }, `:80${route.path}`]] },
-        RequestParameters: {
-          ...Object.fromEntries(parameters.map((name) => [`integration.request.path.${name}`, `method.request.path.${name}`])),
-          'integration.request.header.x-request-id': 'context.requestId',
-          'integration.request.header.x-user-id': 'context.authorizer.principalId',
-          'integration.request.header.x-user-scopes': 'context.authorizer.scopes',
-          'integration.request.header.x-gatehouse-service': `'${route.service}'`,
+  it.each(GATEHOUSE_ROUTES.map((route) => [`${route.method} ${route.path}`, route] as const))(
+    '%s: authorizer, API key, validator, private integration to the ALB, identity and service headers',
+    (key, route) => {
+      const method = methods.get(key) as Record<string, unknown> & { RequestModels: Record<string, { Ref: string }> };
+      const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+      expect(method).toMatchObject({
+        AuthorizationType: 'CUSTOM',
+        AuthorizerId: { Ref: expect.stringMatching(/^Jwt/) },
+        ApiKeyRequired: true,
+        RequestValidatorId: { Ref: expect.stringMatching(route.requestSchema ? /^GatewayBodyValidator/ : /^GatewayParamsValidator/) },
+        RequestParameters: Object.fromEntries(parameters.map((name) => [`method.request.path.${name}`, true])),
+        Integration: {
+          Type: 'HTTP_PROXY',
+          IntegrationHttpMethod: route.method,
+          ConnectionType: 'VPC_LINK',
+          // The v2 link's id, and the ALB as the target: the L1 override of connectPrivately.
+          ConnectionId: { Ref: expect.stringMatching(/^GatewayVpcLink[0-9A-F]{8}$/) },
+          IntegrationTarget: { Ref: expect.stringMatching(/^NetworkLoadBalancer/) },
+          TimeoutInMillis: 10000,
+          // The route's own path, on the listener's port: the Host header and the path the ALB gets.
+          Uri: { 'Fn::Join': ['', ['http://', { 'Fn::GetAtt': [expect.stringMatching(/^NetworkLoadBalancer/), 'DNSName'] }, `:80${route.path}`]] },
+          RequestParameters: {
+            ...Object.fromEntries(parameters.map((name) => [`integration.request.path.${name}`, `method.request.path.${name}`])),
+            'integration.request.header.x-request-id': 'context.requestId',
+            'integration.request.header.x-user-id': 'context.authorizer.principalId',
+            'integration.request.header.x-user-scopes': 'context.authorizer.scopes',
+            'integration.request.header.x-gatehouse-service': `'${route.service}'`,
+          },
         },
-      },
-    });
-    if (route.requestSchema) {
-      expect(method.RequestModels).toEqual({ 'application/json': { Ref: expect.stringMatching(/Model/) } });
-      const model = template.findResources('AWS::ApiGateway::Model')[method.RequestModels['application/json'].Ref].Properties;
-      expect(model.Schema).toMatchObject({ $schema: 'http://json-schema.org/draft-04/schema#', type: 'object', additionalProperties: false });
-      expect(model.Schema.required).toEqual(route.requestSchema.required);
-    }
-  });
+      });
+      if (route.requestSchema) {
+        expect(method.RequestModels).toEqual({ 'application/json': { Ref: expect.stringMatching(/Model/) } });
+        const model = template.findResources('AWS::ApiGateway::Model')[method.RequestModels['application/json'].Ref].Properties;
+        expect(model.Schema).toMatchObject({ $schema: 'http://json-schema.org/draft-04/schema#', type: 'object', additionalProperties: false });
+        expect(model.Schema.required).toEqual(route.requestSchema.required);
+      }
+    },
+  );
 
   it('validates bodies and parameters with two validators', () => {
     template.hasResourceProperties('AWS::ApiGateway::RequestValidator', { ValidateRequestBody: true, ValidateRequestParameters: true });
@@ -83,8 +86,14 @@ describe('defaults', () => {
   it('links over a VPC link v2 in the private subnets, with a security group that reaches only the ALB listener; no v1 link, no NLB', () => {
     template.resourceCountIs('AWS::ApiGateway::VpcLink', 0);
     template.resourceCountIs('AWS::ApiGatewayV2::VpcLink', 1);
-    const link = Object.values(template.findResources('AWS::ApiGatewayV2::VpcLink'))[0].Properties as { SubnetIds: { Ref: string }[]; SecurityGroupIds: { 'Fn::GetAtt': [string, string] }[] };
-    expect(link.SubnetIds.map((subnet) => subnet.Ref).sort()).toEqual([expect.stringMatching(/^NetworkVpcprivateSubnet1Subnet/), expect.stringMatching(/^NetworkVpcprivateSubnet2Subnet/)]);
+    const link = Object.values(template.findResources('AWS::ApiGatewayV2::VpcLink'))[0].Properties as {
+      SubnetIds: { Ref: string }[];
+      SecurityGroupIds: { 'Fn::GetAtt': [string, string] }[];
+    };
+    expect(link.SubnetIds.map((subnet) => subnet.Ref).sort()).toEqual([
+      expect.stringMatching(/^NetworkVpcprivateSubnet1Subnet/),
+      expect.stringMatching(/^NetworkVpcprivateSubnet2Subnet/),
+    ]);
     const [linkGroup] = link.SecurityGroupIds.map((group) => group['Fn::GetAtt'][0]);
     expect(linkGroup).toMatch(/^GatewayVpcLinkSecurityGroup/);
     template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
@@ -131,10 +140,29 @@ describe('defaults', () => {
       StageName: 'v1',
       TracingEnabled: true,
       MethodSettings: [
-        { ResourcePath: '/*', HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true, ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000 },
-        { ResourcePath: '/~1orders', HttpMethod: 'POST', ThrottlingRateLimit: 200, ThrottlingBurstLimit: 400, LoggingLevel: 'ERROR', DataTraceEnabled: false, MetricsEnabled: true },
+        {
+          ResourcePath: '/*',
+          HttpMethod: '*',
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+          ThrottlingRateLimit: 500,
+          ThrottlingBurstLimit: 1000,
+        },
+        {
+          ResourcePath: '/~1orders',
+          HttpMethod: 'POST',
+          ThrottlingRateLimit: 200,
+          ThrottlingBurstLimit: 400,
+          LoggingLevel: 'ERROR',
+          DataTraceEnabled: false,
+          MetricsEnabled: true,
+        },
       ],
-      AccessLogSetting: { DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayAccessLogs'), 'Arn'] }, Format: Match.stringLikeRegexp('"principal":"\\$context.authorizer.principalId"') },
+      AccessLogSetting: {
+        DestinationArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^GatewayAccessLogs'), 'Arn'] },
+        Format: Match.stringLikeRegexp('"principal":"\\$context.authorizer.principalId"'),
+      },
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
@@ -150,15 +178,17 @@ describe('defaults', () => {
     }
   });
 
-  it('throttles POST /orders per client in every usage plan, never above the plan itself: one client cannot use up the others\' checkouts', () => {
-    const plans = Object.values(template.findResources('AWS::ApiGateway::UsagePlan')).map((plan) => plan.Properties as { Throttle: { RateLimit: number }; ApiStages: { Throttle?: unknown }[] });
+  it("throttles POST /orders per client in every usage plan, never above the plan itself: one client cannot use up the others' checkouts", () => {
+    const plans = Object.values(template.findResources('AWS::ApiGateway::UsagePlan')).map(
+      (plan) => plan.Properties as { Throttle: { RateLimit: number }; ApiStages: { Throttle?: unknown }[] },
+    );
     const byRate = new Map(plans.map((plan) => [plan.Throttle.RateLimit, plan.ApiStages[0].Throttle]));
     // basic (10/s, burst 20) is below the route's 50/100; pro (100/s, burst 200) is above it.
     expect(byRate.get(10)).toEqual({ '/orders/POST': { RateLimit: 10, BurstLimit: 20 } });
     expect(byRate.get(100)).toEqual({ '/orders/POST': { RateLimit: 50, BurstLimit: 100 } });
   });
 
-  it('puts a WAF web ACL with managed rules and a per-IP rate rule in front of the stage, at the fastest tier\'s five minutes', () => {
+  it("puts a WAF web ACL with managed rules and a per-IP rate rule in front of the stage, at the fastest tier's five minutes", () => {
     template.hasResourceProperties('AWS::WAFv2::WebACL', {
       Scope: 'REGIONAL',
       DefaultAction: { Allow: {} },
@@ -180,7 +210,15 @@ describe('defaults', () => {
   it('hands every route to the authorizer', () => {
     const [fn] = Object.values(template.findResources('AWS::Lambda::Function')) as { Properties: { Environment: { Variables: Record<string, string> } } }[];
     const config = JSON.parse(fn.Properties.Environment.Variables.GATEHOUSE_AUTHORIZER_CONFIG) as { scopeTable: { byScope: Record<string, string[]> } };
-    expect(Object.values(config.scopeTable.byScope).flat().sort()).toEqual(['GET/orders', 'GET/orders/*', 'GET/products', 'GET/products/*', 'PATCH/products/*', 'POST/orders', 'POST/products']);
+    expect(Object.values(config.scopeTable.byScope).flat().sort()).toEqual([
+      'GET/orders',
+      'GET/orders/*',
+      'GET/products',
+      'GET/products/*',
+      'PATCH/products/*',
+      'POST/orders',
+      'POST/products',
+    ]);
   });
 });
 
@@ -188,7 +226,12 @@ describe('options', () => {
   it('CORS: an unauthenticated preflight per resource, and CORS headers on gateway errors', () => {
     const template = Template.fromStack(build({ cors: { allowOrigins: ['https://app.example.com'] } }).stack);
     const methods = methodsOf(template);
-    expect([...methods.keys()].filter((key) => key.startsWith('OPTIONS')).sort()).toEqual(['OPTIONS /orders', 'OPTIONS /orders/{id}', 'OPTIONS /products', 'OPTIONS /products/{id}']);
+    expect([...methods.keys()].filter((key) => key.startsWith('OPTIONS')).sort()).toEqual([
+      'OPTIONS /orders',
+      'OPTIONS /orders/{id}',
+      'OPTIONS /products',
+      'OPTIONS /products/{id}',
+    ]);
     expect(methods.get('OPTIONS /orders')).toMatchObject({ AuthorizationType: 'NONE' });
     expect(methods.get('OPTIONS /orders')).not.toHaveProperty('ApiKeyRequired', true);
     template.hasResourceProperties('AWS::ApiGateway::GatewayResponse', {
@@ -199,7 +242,10 @@ describe('options', () => {
 
   it('a custom domain with TLS 1.2, tiers of its own, keys from the authorizer, no WAF, another stage and timeout', () => {
     const { stack } = build({
-      domain: { domainName: 'api.example.com', certificate: acm.Certificate.fromCertificateArn(new Stack(), 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc') },
+      domain: {
+        domainName: 'api.example.com',
+        certificate: acm.Certificate.fromCertificateArn(new Stack(), 'Cert', 'arn:aws:acm:eu-west-1:123456789012:certificate/abc'),
+      },
       tiers: [{ name: 'partner', rateLimit: 5, burstLimit: 5 }],
       apiKeySource: apigateway.ApiKeySourceType.AUTHORIZER,
       waf: false,
@@ -207,7 +253,11 @@ describe('options', () => {
       integrationTimeout: Duration.seconds(3),
     });
     const template = Template.fromStack(stack);
-    template.hasResourceProperties('AWS::ApiGateway::DomainName', { DomainName: 'api.example.com', SecurityPolicy: 'TLS_1_2', EndpointConfiguration: { Types: ['REGIONAL'] } });
+    template.hasResourceProperties('AWS::ApiGateway::DomainName', {
+      DomainName: 'api.example.com',
+      SecurityPolicy: 'TLS_1_2',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
     template.resourceCountIs('AWS::ApiGateway::UsagePlan', 1);
     template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 5, BurstLimit: 5 }, Quota: Match.absent() });
     template.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'AUTHORIZER' });
@@ -215,14 +265,20 @@ describe('options', () => {
     template.hasResourceProperties('AWS::ApiGateway::Method', { Integration: Match.objectLike({ TimeoutInMillis: 3000 }) });
     template.resourceCountIs('AWS::WAFv2::WebACL', 0);
     // The one tier (5/s) is below the route's 50/s: the per-client throttle is the tier's own.
-    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { ApiStages: [Match.objectLike({ Throttle: { '/orders/POST': { RateLimit: 5, BurstLimit: 5 } } })] });
+    template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      ApiStages: [Match.objectLike({ Throttle: { '/orders/POST': { RateLimit: 5, BurstLimit: 5 } } })],
+    });
   });
 
   it('derives the WAF limit from tiers of its own, and takes one that is not below the fastest', () => {
     const slow = Template.fromStack(build({ tiers: [{ name: 'partner', rateLimit: 2, burstLimit: 5 }] }).stack);
-    slow.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } })]) });
+    slow.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: { Limit: 2000, AggregateKeyType: 'IP' } } })]),
+    });
     const set = Template.fromStack(build({ waf: { rateLimitPerFiveMinutes: 45000 } }).stack);
-    set.hasResourceProperties('AWS::WAFv2::WebACL', { Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: { Limit: 45000, AggregateKeyType: 'IP' } } })]) });
+    set.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Rules: Match.arrayWith([Match.objectLike({ Statement: { RateBasedStatement: { Limit: 45000, AggregateKeyType: 'IP' } } })]),
+    });
   });
 
   it("leaves API Gateway's account-wide logging role to someone else when asked", () => {
@@ -249,7 +305,12 @@ describe('options', () => {
 
   it("takes the stage off the path on each service's ALB rule, so the service sees exactly the route's path", () => {
     const { stack, network } = build({ services: {}, routes: undefined, stageName: 'prod' });
-    const group = new elbv2.ApplicationTargetGroup(stack, 'Targets', { vpc: network.vpc, port: 8080, protocol: elbv2.ApplicationProtocol.HTTP, targetType: elbv2.TargetType.IP });
+    const group = new elbv2.ApplicationTargetGroup(stack, 'Targets', {
+      vpc: network.vpc,
+      port: 8080,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targetType: elbv2.TargetType.IP,
+    });
     const rule = new elbv2.ApplicationListenerRule(stack, 'Rule', {
       listener: network.listener,
       priority: 5,
@@ -279,20 +340,48 @@ describe('options', () => {
 describe('validation at synth', () => {
   const route: RouteSpec = { method: 'GET', path: '/things', service: 'product', scopes: ['things:read'] };
   it.each<[string, Partial<MicroservicesGatewayProps>, RegExp]>([
-    ['a route of an unknown service', { routes: [{ ...route, service: 'ghost' }] }, /routes: GET \/things names the service ghost, which is not behind the gateway \(known: product, order\)/],
+    [
+      'a route of an unknown service',
+      { routes: [{ ...route, service: 'ghost' }] },
+      /routes: GET \/things names the service ghost, which is not behind the gateway \(known: product, order\)/,
+    ],
     ['a duplicate route', { routes: [...GATEHOUSE_ROUTES, GATEHOUSE_ROUTES[1]] }, /routes: GET \/products\/\{id\} duplicates GET \/products\/\{id\}/],
-    ['a tier rate without a burst', { tiers: [{ name: 'basic', rateLimit: 10 } as never] }, /tiers.basic.burstLimit must be a whole number of requests >= 0, got undefined/],
+    [
+      'a tier rate without a burst',
+      { tiers: [{ name: 'basic', rateLimit: 10 } as never] },
+      /tiers.basic.burstLimit must be a whole number of requests >= 0, got undefined/,
+    ],
     ['no tiers', { tiers: [] }, /tiers must list at least one usage plan tier/],
     ['a tier twice', { tiers: [DEFAULT_TIER, DEFAULT_TIER] }, /tiers: basic is listed twice/],
     ['a tier named with a space', { tiers: [{ ...DEFAULT_TIER, name: 'gold tier' }] }, /tiers: name must be 1 to 32 letters and digits/],
-    ['a zero quota', { tiers: [{ ...DEFAULT_TIER, quota: { limit: 0, period: apigateway.Period.DAY } }] }, /tiers.basic.quota.limit must be a whole number of requests > 0, got 0/],
+    [
+      'a zero quota',
+      { tiers: [{ ...DEFAULT_TIER, quota: { limit: 0, period: apigateway.Period.DAY } }] },
+      /tiers.basic.quota.limit must be a whole number of requests > 0, got 0/,
+    ],
     ['a stage throttle without a burst', { throttle: { rateLimit: 10 } as never }, /throttle.burstLimit must be a whole number/],
     ['an integration timeout over 29 s', { integrationTimeout: Duration.seconds(30) }, /integrationTimeout must be from 50 ms to 29 seconds, got 30 seconds/],
     ['a WAF rate limit under AWS minimum', { waf: { rateLimitPerFiveMinutes: 5 } }, /waf.rateLimitPerFiveMinutes must be a whole number from 10/],
-    ['a WAF rate limit under the fastest tier', { waf: { rateLimitPerFiveMinutes: 2000 } }, /waf.rateLimitPerFiveMinutes 2000 is below the pro tier's 100 requests per second for five minutes \(30000\): WAF would block/],
-    ['a route ceiling below its per-client throttle', { routes: [{ ...route, throttle: { rateLimit: 10, burstLimit: 10 }, ceiling: { rateLimit: 5, burstLimit: 10 } }] }, /GET \/things: ceiling \(all clients, 5\/s burst 10\) must be at least throttle \(one client, 10\/s burst 10\)/],
-    ['a service name that is no header value', { services: { ...SERVICES, product: { serviceName: 'prod uct' } } }, /service product: serviceName must be 1 to 128 letters.*got "prod uct"/],
-    ['a route that starts with the stage name', { routes: [{ ...route, path: '/v1/things' }] }, /routes: GET \/v1\/things starts with the stage name v1, which the ALB takes off the path/],
+    [
+      'a WAF rate limit under the fastest tier',
+      { waf: { rateLimitPerFiveMinutes: 2000 } },
+      /waf.rateLimitPerFiveMinutes 2000 is below the pro tier's 100 requests per second for five minutes \(30000\): WAF would block/,
+    ],
+    [
+      'a route ceiling below its per-client throttle',
+      { routes: [{ ...route, throttle: { rateLimit: 10, burstLimit: 10 }, ceiling: { rateLimit: 5, burstLimit: 10 } }] },
+      /GET \/things: ceiling \(all clients, 5\/s burst 10\) must be at least throttle \(one client, 10\/s burst 10\)/,
+    ],
+    [
+      'a service name that is no header value',
+      { services: { ...SERVICES, product: { serviceName: 'prod uct' } } },
+      /service product: serviceName must be 1 to 128 letters.*got "prod uct"/,
+    ],
+    [
+      'a route that starts with the stage name',
+      { routes: [{ ...route, path: '/v1/things' }] },
+      /routes: GET \/v1\/things starts with the stage name v1, which the ALB takes off the path/,
+    ],
   ])('%s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
   });

@@ -126,7 +126,7 @@ it("cuts the client's connection when the service breaks off mid-body, and logs 
   expect(await logLine()).toMatchObject({ status: 200, completed: false, streamError: expect.any(String) });
 });
 
-it("drops the request to the service when the client leaves before the answer", async () => {
+it('drops the request to the service when the client leaves before the answer', async () => {
   let gone: Promise<void> | undefined;
   let arrived: () => void = () => undefined;
   const arrival = new Promise<void>((resolve) => {

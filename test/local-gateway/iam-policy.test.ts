@@ -62,7 +62,10 @@ describe('parsePolicy', () => {
     ['no resource', { Statement: [{ Effect: 'Allow', Action: INVOKE_ACTION }] }],
     ['both Resource and NotResource', { Statement: [{ Effect: 'Allow', Action: INVOKE_ACTION, Resource: '*', NotResource: '*' }] }],
     ['a resource that is not a string', { Statement: [{ Effect: 'Allow', Action: INVOKE_ACTION, Resource: [42] }] }],
-    ['a condition it cannot evaluate', { Statement: [{ Effect: 'Allow', Action: INVOKE_ACTION, Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }] }],
+    [
+      'a condition it cannot evaluate',
+      { Statement: [{ Effect: 'Allow', Action: INVOKE_ACTION, Resource: '*', Condition: { IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } } }] },
+    ],
   ])('refuses %s', (_name, document) => {
     expect(() => parsePolicy(document)).toThrow(PolicyFormatError);
   });

@@ -137,7 +137,14 @@ function echoed(answer: Answer): Echo {
 }
 
 function assertEcho(value: unknown): asserts value is Echo {
-  if (typeof value !== 'object' || value === null || !('upstream' in value) || typeof value.upstream !== 'string' || !('headers' in value) || typeof value.headers !== 'object') {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !('upstream' in value) ||
+    typeof value.upstream !== 'string' ||
+    !('headers' in value) ||
+    typeof value.headers !== 'object'
+  ) {
     throw new Error(`not an upstream's echo: ${JSON.stringify(value)}`);
   }
 }
@@ -289,7 +296,12 @@ describe('authorizer', () => {
   it('answers 403 to a valid token without the scope of the route, and the service sees nothing', async () => {
     const { gateway } = await startGateway();
     const token = await issuer.sign({ scope: SCOPES.productsRead });
-    expectGatewayError(await call(gateway, 'POST', '/orders', { token, body: VALID_ORDER }), 'ACCESS_DENIED', 403, 'User is not authorized to access this resource');
+    expectGatewayError(
+      await call(gateway, 'POST', '/orders', { token, body: VALID_ORDER }),
+      'ACCESS_DENIED',
+      403,
+      'User is not authorized to access this resource',
+    );
     expect(order.received).toHaveLength(0);
     expect((await call(gateway, 'GET', '/products', { token })).status).toBe(200);
   });
@@ -307,7 +319,8 @@ describe('authorizer', () => {
   });
 
   it('answers 500 when the handler returns a policy API Gateway would refuse', async () => {
-    const broken: AuthorizerHandler = async () => ({ principalId: 'alice', policyDocument: { Version: '2012-10-17', Statement: [] } }) satisfies APIGatewayAuthorizerResult;
+    const broken: AuthorizerHandler = async () =>
+      ({ principalId: 'alice', policyDocument: { Version: '2012-10-17', Statement: [] } }) satisfies APIGatewayAuthorizerResult;
     const { gateway } = await startGateway({ authorizer: broken });
     expectGatewayError(await call(gateway, 'GET', '/products'), 'AUTHORIZER_CONFIGURATION_ERROR', 500);
   });
@@ -443,7 +456,10 @@ describe('body validation', () => {
   it('answers 413 to a body over 10 MB, before anything else', async () => {
     const { gateway } = await startGateway();
     // Headers only: the gateway answers on the declared length, without reading 10 MB.
-    const answer = await rawCall(`${gateway.apiUrl}orders`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(MAX_BODY_BYTES + 1) } });
+    const answer = await rawCall(`${gateway.apiUrl}orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(MAX_BODY_BYTES + 1) },
+    });
     expectGatewayError(answer, 'REQUEST_TOO_LARGE', 413);
   });
 });

@@ -42,7 +42,26 @@ describe('upstreamRequestHeaders', () => {
 
   it('drops hop-by-hop headers and those Connection names, and sets Host and the length for the next hop', () => {
     const headers = upstreamRequestHeaders(
-      ['Host', 'gateway', 'Connection', 'keep-alive, X-Hop', 'X-Hop', '1', 'Keep-Alive', 'timeout=5', 'Transfer-Encoding', 'chunked', 'TE', 'trailers', 'Upgrade', 'h2c', 'Expect', '100-continue', 'Proxy-Authorization', 'Basic x'],
+      [
+        'Host',
+        'gateway',
+        'Connection',
+        'keep-alive, X-Hop',
+        'X-Hop',
+        '1',
+        'Keep-Alive',
+        'timeout=5',
+        'Transfer-Encoding',
+        'chunked',
+        'TE',
+        'trailers',
+        'Upgrade',
+        'h2c',
+        'Expect',
+        '100-continue',
+        'Proxy-Authorization',
+        'Basic x',
+      ],
       identity,
       { ...hop, method: 'POST', bodyBytes: 12 },
     );
@@ -79,13 +98,36 @@ describe('upstreamRequestHeaders', () => {
 describe('downstreamResponseHeaders', () => {
   it("keeps the service's headers and length, drops its framing, and sets the gateway's request id", () => {
     const headers = downstreamResponseHeaders(
-      ['Content-Type', 'application/json', 'Content-Length', '2', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2', 'Connection', 'keep-alive', 'Transfer-Encoding', 'chunked', 'X-Request-Id', 'other'],
+      [
+        'Content-Type',
+        'application/json',
+        'Content-Length',
+        '2',
+        'Set-Cookie',
+        'a=1',
+        'set-cookie',
+        'b=2',
+        'Connection',
+        'keep-alive',
+        'Transfer-Encoding',
+        'chunked',
+        'X-Request-Id',
+        'other',
+      ],
       'req-1',
     );
-    expect(grouped(headers)).toEqual({ 'content-type': ['application/json'], 'content-length': ['2'], 'set-cookie': ['a=1', 'b=2'], 'x-request-id': ['req-1'] });
+    expect(grouped(headers)).toEqual({
+      'content-type': ['application/json'],
+      'content-length': ['2'],
+      'set-cookie': ['a=1', 'b=2'],
+      'x-request-id': ['req-1'],
+    });
   });
 
   it('drops the headers the Connection header names', () => {
-    expect(grouped(downstreamResponseHeaders(['Connection', 'x-hop', 'X-Hop', '1', 'X-Kept', '2'], 'req-1'))).toEqual({ 'x-kept': ['2'], 'x-request-id': ['req-1'] });
+    expect(grouped(downstreamResponseHeaders(['Connection', 'x-hop', 'X-Hop', '1', 'X-Kept', '2'], 'req-1'))).toEqual({
+      'x-kept': ['2'],
+      'x-request-id': ['req-1'],
+    });
   });
 });

@@ -37,7 +37,10 @@ describe('RouteTable over Gatehouse routes', () => {
 
 describe('RouteTable precedence', () => {
   it('prefers a literal segment over a parameter, whatever the order of the spec', () => {
-    for (const routes of [[route('GET', '/a/{id}'), route('GET', '/a/latest')], [route('GET', '/a/latest'), route('GET', '/a/{id}')]]) {
+    for (const routes of [
+      [route('GET', '/a/{id}'), route('GET', '/a/latest')],
+      [route('GET', '/a/latest'), route('GET', '/a/{id}')],
+    ]) {
       const table = new RouteTable(routes);
       const latest = table.match('GET', '/a/latest');
       expect(latest.kind === 'route' && latest.route.path).toBe('/a/latest');

@@ -15,7 +15,10 @@ class Service {
   /** Resolves each time a request has arrived (its body read). */
   private arrivals: (() => void)[] = [];
 
-  private constructor(private readonly server: Server, readonly url: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly url: string,
+  ) {}
 
   static async start(handle: (request: IncomingMessage, response: ServerResponse) => void): Promise<Service> {
     let service: Service | undefined;
@@ -90,7 +93,9 @@ describe('Upstreams.forward', () => {
   it("sends the method, the path under the instance's base path, the headers made for its host, and the body", async () => {
     const target = await service(answering);
     const pool = upstreams(async () => [`${target.url}/base/`]);
-    const outcome = await pool.forward(requestFor('product', { method: 'POST', body: Buffer.from('{"a":1}'), headers: (host) => ['host', host, 'content-length', '7'] })).outcome;
+    const outcome = await pool.forward(
+      requestFor('product', { method: 'POST', body: Buffer.from('{"a":1}'), headers: (host) => ['host', host, 'content-length', '7'] }),
+    ).outcome;
     expect(await bodyOf(outcome)).toBe('ok');
     expect(outcome).toMatchObject({ kind: 'response', attempts: 1, instance: `${target.url}/base/` });
     expect(target.seen).toEqual([expect.objectContaining({ method: 'POST', url: '/base/products?limit=5', body: '{"a":1}' })]);
@@ -132,11 +137,18 @@ describe('Upstreams.forward', () => {
     const skipped = await upstreams(async () => ['https://10.0.0.1:8443', good.url]).forward(requestFor('product')).outcome;
     expect(await bodyOf(skipped)).toBe('ok');
     expect(skipped).toMatchObject({ attempts: 2, instance: good.url });
-    expect(await upstreams(async () => ['not a url']).forward(requestFor('product')).outcome).toMatchObject({ kind: 'unreachable', detail: expect.stringMatching(/is not a URL/) });
+    expect(await upstreams(async () => ['not a url']).forward(requestFor('product')).outcome).toMatchObject({
+      kind: 'unreachable',
+      detail: expect.stringMatching(/is not a URL/),
+    });
   });
 
   it('is unreachable with no instance, or when resolving fails (rejecting or throwing)', async () => {
-    expect(await upstreams(async () => []).forward(requestFor('order')).outcome).toEqual({ kind: 'unreachable', attempts: 0, detail: 'no healthy instance of order' });
+    expect(await upstreams(async () => []).forward(requestFor('order')).outcome).toEqual({
+      kind: 'unreachable',
+      attempts: 0,
+      detail: 'no healthy instance of order',
+    });
     expect(await upstreams(async () => Promise.reject(new Error('registry down'))).forward(requestFor('order')).outcome).toMatchObject({
       kind: 'unreachable',
       detail: 'resolving order failed: registry down',
@@ -144,7 +156,10 @@ describe('Upstreams.forward', () => {
     const throwing = (): Promise<readonly string[]> => {
       throw new Error('bad resolver');
     };
-    expect(await upstreams(throwing).forward(requestFor('order')).outcome).toMatchObject({ kind: 'unreachable', detail: 'resolving order failed: bad resolver' });
+    expect(await upstreams(throwing).forward(requestFor('order')).outcome).toMatchObject({
+      kind: 'unreachable',
+      detail: 'resolving order failed: bad resolver',
+    });
   });
 
   it('times out while resolving, with no attempt, and while a service holds its answer, naming it', async () => {
@@ -163,12 +178,16 @@ describe('Upstreams.forward', () => {
   it('rejects, without ending the process, when Node refuses the headers, on the first attempt or on the retry', async () => {
     const good = await service(answering);
     const badHeaders = (): string[] => ['host', 'x', 'x-user-id', 'li\u96f7'];
-    await expect(upstreams(async () => [good.url]).forward(requestFor('product', { headers: badHeaders })).outcome).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
+    await expect(upstreams(async () => [good.url]).forward(requestFor('product', { headers: badHeaders })).outcome).rejects.toMatchObject({
+      code: 'ERR_INVALID_CHAR',
+    });
 
     const reset = await service(resetting);
     let calls = 0;
     const badOnRetry = (host: string): string[] => (calls++ === 0 ? ['host', host] : badHeaders());
-    await expect(upstreams(async () => [reset.url, good.url]).forward(requestFor('product', { headers: badOnRetry })).outcome).rejects.toMatchObject({ code: 'ERR_INVALID_CHAR' });
+    await expect(upstreams(async () => [reset.url, good.url]).forward(requestFor('product', { headers: badOnRetry })).outcome).rejects.toMatchObject({
+      code: 'ERR_INVALID_CHAR',
+    });
     expect(good.seen).toHaveLength(0);
   });
 

@@ -22,7 +22,10 @@ export class EchoUpstream {
   /** Milliseconds to wait before answering. */
   delayMs = 0;
 
-  private constructor(private readonly server: Server, readonly name: string) {}
+  private constructor(
+    private readonly server: Server,
+    readonly name: string,
+  ) {}
 
   static async start(name: string): Promise<EchoUpstream> {
     let upstream: EchoUpstream | undefined;
@@ -36,7 +39,12 @@ export class EchoUpstream {
         const answer = (): void => {
           const json = JSON.stringify({ upstream: name, ...received });
           response
-            .writeHead(status, { 'content-type': 'application/json', 'x-upstream': name, 'set-cookie': ['a=1', 'b=2'], 'content-length': Buffer.byteLength(json) })
+            .writeHead(status, {
+              'content-type': 'application/json',
+              'x-upstream': name,
+              'set-cookie': ['a=1', 'b=2'],
+              'content-length': Buffer.byteLength(json),
+            })
             .end(json);
         };
         if (upstream === undefined || upstream.delayMs === 0) {

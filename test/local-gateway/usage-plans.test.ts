@@ -51,7 +51,12 @@ describe('UsagePlans', () => {
   it("holds all keys together to the route's ceiling", () => {
     const proTwo: LocalTier = { ...pro, name: 'pro2', apiKeys: ['key-pro-2'] };
     const plans = new UsagePlans([pro, proTwo], wide);
-    const post = (apiKey: string) => ({ routeKey: 'POST /orders', routeThrottle: { rateLimit: 3, burstLimit: 3 }, routeCeiling: { rateLimit: 4, burstLimit: 4 }, apiKey });
+    const post = (apiKey: string) => ({
+      routeKey: 'POST /orders',
+      routeThrottle: { rateLimit: 3, burstLimit: 3 },
+      routeCeiling: { rateLimit: 4, burstLimit: 4 },
+      apiKey,
+    });
     expect(admitMany(plans, 3, post('key-pro'), T0)).toEqual(['ADMITTED', 'ADMITTED', 'ADMITTED']);
     expect(admitMany(plans, 2, post('key-pro-2'), T0)).toEqual(['ADMITTED', 'THROTTLED']);
   });
@@ -84,6 +89,8 @@ describe('UsagePlans', () => {
   });
 
   it('never puts a key in an error message', () => {
-    expect(() => new UsagePlans([basic, { ...pro, apiKeys: ['key-basic-1'] }], wide)).toThrow(expect.objectContaining({ message: expect.not.stringContaining('key-basic-1') }));
+    expect(() => new UsagePlans([basic, { ...pro, apiKeys: ['key-basic-1'] }], wide)).toThrow(
+      expect.objectContaining({ message: expect.not.stringContaining('key-basic-1') }),
+    );
   });
 });

@@ -25,7 +25,14 @@ const bundle = (key = 'v1') => {
     key,
     build: async () => {
       builds += 1;
-      const result = await build({ entryPoints: [path.join(dir, 'entry.ts')], outfile: file, bundle: true, platform: 'node', metafile: true, logLevel: 'silent' });
+      const result = await build({
+        entryPoints: [path.join(dir, 'entry.ts')],
+        outfile: file,
+        bundle: true,
+        platform: 'node',
+        metafile: true,
+        logLevel: 'silent',
+      });
       return Object.keys(result.metafile.inputs).map((input) => path.resolve(input));
     },
   });

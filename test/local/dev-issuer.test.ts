@@ -7,7 +7,15 @@ import { promisify } from 'node:util';
 import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lambda/authorizer/config';
 import { createAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
-import { DEV_AUDIENCE, DEV_COGNITO_CLIENT_ID, DEV_COGNITO_ISSUER, DEV_ISSUER, devCognitoIssuer, DevIssuer, loadOrCreateDevKey } from '../../local/issuer/dev-issuer';
+import {
+  DEV_AUDIENCE,
+  DEV_COGNITO_CLIENT_ID,
+  DEV_COGNITO_ISSUER,
+  DEV_ISSUER,
+  devCognitoIssuer,
+  DevIssuer,
+  loadOrCreateDevKey,
+} from '../../local/issuer/dev-issuer';
 import { MemoryLogger, requestEvent } from '../support/authorizer';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -24,7 +32,10 @@ afterAll(async () => {
 });
 
 const token = (...args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'token.ts'), '--state-dir', stateDir, ...args], { cwd: ROOT, env: { PATH: process.env.PATH } });
+  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'token.ts'), '--state-dir', stateDir, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH },
+  });
 
 it('keeps one private key, readable by its owner only', async () => {
   const again = await loadOrCreateDevKey(stateDir);
@@ -55,7 +66,13 @@ it('npm run token prints only a token, which the authorizer accepts with its sub
 it('npm run token -- --cognito prints a Cognito-shaped access token, which the authorizer accepts next to the other shape', async () => {
   const { stdout } = await token('--cognito', '--sub', 'machine-1', '--scope', 'orders:read');
   const payload = JSON.parse(Buffer.from(stdout.split('.')[1], 'base64url').toString()) as Record<string, unknown>;
-  expect(payload).toMatchObject({ iss: DEV_COGNITO_ISSUER, sub: 'machine-1', client_id: DEV_COGNITO_CLIENT_ID, token_use: 'access', scope: 'gatehouse/orders:read' });
+  expect(payload).toMatchObject({
+    iss: DEV_COGNITO_ISSUER,
+    sub: 'machine-1',
+    client_id: DEV_COGNITO_CLIENT_ID,
+    token_use: 'access',
+    scope: 'gatehouse/orders:read',
+  });
   expect(payload).not.toHaveProperty('aud');
   const handler = createAuthorizerHandler(
     {

@@ -65,7 +65,10 @@ it('kills a process that never gets ready, and says so', async () => {
 
 it('passes node options and arguments, and a stdin pipe whose end the child sees', async () => {
   const preload = script('preload', "globalThis.preloaded = true; process.stdin.once('end', () => process.exit(7)); process.stdin.resume();");
-  const file = script('args', "process.stdout.write(JSON.stringify({ msg: 'listening', port: 1, preloaded: globalThis.preloaded === true, args: process.argv.slice(2) }) + '\\n');");
+  const file = script(
+    'args',
+    "process.stdout.write(JSON.stringify({ msg: 'listening', port: 1, preloaded: globalThis.preloaded === true, args: process.argv.slice(2) }) + '\\n');",
+  );
   const child = await startServiceProcess(file, {}, { nodeOptions: ['--require', preload], args: ['registry', '{}'], stdinPipe: true });
   started.push(child);
   expect(child.ready).toMatchObject({ preloaded: true, args: ['registry', '{}'] });
@@ -74,9 +77,15 @@ it('passes node options and arguments, and a stdin pipe whose end the child sees
 });
 
 it('stops with SIGTERM, and with SIGKILL when SIGTERM is ignored', async () => {
-  const polite = await startServiceProcess(script('polite', "process.stdout.write(JSON.stringify({ msg: 'listening', port: 1 }) + '\\n'); setInterval(() => undefined, 1000);"), {});
+  const polite = await startServiceProcess(
+    script('polite', "process.stdout.write(JSON.stringify({ msg: 'listening', port: 1 }) + '\\n'); setInterval(() => undefined, 1000);"),
+    {},
+  );
   const stubborn = await startServiceProcess(
-    script('stubborn', "process.on('SIGTERM', () => undefined); process.stdout.write(JSON.stringify({ msg: 'listening', port: 1 }) + '\\n'); setInterval(() => undefined, 1000);"),
+    script(
+      'stubborn',
+      "process.on('SIGTERM', () => undefined); process.stdout.write(JSON.stringify({ msg: 'listening', port: 1 }) + '\\n'); setInterval(() => undefined, 1000);",
+    ),
     {},
   );
   started.push(polite, stubborn);

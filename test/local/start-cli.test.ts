@@ -27,18 +27,25 @@ afterAll(async () => {
 });
 
 const startIn = (folder: string, ...args: string[]) =>
-  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', folder, ...args], { cwd: ROOT, env: { PATH: process.env.PATH } });
+  promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', folder, ...args], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH },
+  });
 const start = (...args: string[]) => startIn(stateDir, ...args);
 
 it.each<[string, string[], RegExp]>([
   ['an unknown flag', ['--colour', 'red'], /Unknown option '--colour'/],
   ['a port out of range', ['--port', '70000'], /--port must be a port from 0 to 65535, got "70000"/],
   ['an issuer without an audience', ['--issuer', 'https://login.example.com'], /--issuer and --audience go together/],
-])('refuses %s', async (_name, args, message) => {
-  await expect(start(...args)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
-}, 30_000);
+])(
+  'refuses %s',
+  async (_name, args, message) => {
+    await expect(start(...args)).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(message) });
+  },
+  30_000,
+);
 
-it('refuses a port in use before writing anything: a running system\'s state stays as it was', async () => {
+it("refuses a port in use before writing anything: a running system's state stays as it was", async () => {
   // GIVEN the state folder of a running system (its outputs and keys), and its port taken
   const { port } = squatter.address() as AddressInfo;
   const running = fs.mkdtempSync(path.join(os.tmpdir(), 'gatehouse-running-'));
@@ -70,7 +77,11 @@ it('trusts an external issuer given with --issuer, --audience and --jwks-uri', a
     try {
       expect(system.stdout()).toContain(`Trusting ${idp.issuer}`);
       const call = async (token: string) =>
-        (await fetch(`${system.outputs.Gatehouse.ApiUrl}products`, { headers: { 'x-api-key': system.outputs.Gatehouse.ApiKeypro, authorization: `Bearer ${token}` } })).status;
+        (
+          await fetch(`${system.outputs.Gatehouse.ApiUrl}products`, {
+            headers: { 'x-api-key': system.outputs.Gatehouse.ApiKeypro, authorization: `Bearer ${token}` },
+          })
+        ).status;
       expect(await call(await idp.sign({ scope: 'products:read' }))).toBe(200);
       expect(await call(await loadDevToken())).toBe(401);
     } finally {
@@ -82,7 +93,13 @@ it('trusts an external issuer given with --issuer, --audience and --jwks-uri', a
 }, 90_000);
 
 /** Starts `npm start` with `args`, resolves once it is up with its outputs and a stop function. */
-async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl: string; ApiKeypro: string } }; stdout: () => string; stderr: () => string; exited: Promise<unknown>; stop: () => Promise<unknown> }> {
+async function running(args: string[]): Promise<{
+  outputs: { Gatehouse: { ApiUrl: string; ApiKeypro: string } };
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<unknown>;
+  stop: () => Promise<unknown>;
+}> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'local', 'start.ts'), '--state-dir', stateDir, '--port', '0', ...args], {
     cwd: ROOT,
     env: { PATH: process.env.PATH },
@@ -93,7 +110,8 @@ async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl
   child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  for (let waited = 0; !stdout.includes('Gatehouse is running') && child.exitCode === null && waited < 60_000; waited += 100) await new Promise((resolve) => setTimeout(resolve, 100));
+  for (let waited = 0; !stdout.includes('Gatehouse is running') && child.exitCode === null && waited < 60_000; waited += 100)
+    await new Promise((resolve) => setTimeout(resolve, 100));
   const stop = async () => {
     child.kill('SIGINT');
     return exited;
@@ -102,7 +120,13 @@ async function running(args: string[]): Promise<{ outputs: { Gatehouse: { ApiUrl
     await stop();
     throw new Error('npm start did not come up');
   }
-  return { outputs: JSON.parse(fs.readFileSync(path.join(stateDir, 'outputs.json'), 'utf8')) as { Gatehouse: { ApiUrl: string; ApiKeypro: string } }, stdout: () => stdout, stderr: () => stderr, exited, stop };
+  return {
+    outputs: JSON.parse(fs.readFileSync(path.join(stateDir, 'outputs.json'), 'utf8')) as { Gatehouse: { ApiUrl: string; ApiKeypro: string } },
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    stop,
+  };
 }
 
 it('keeps data across restarts with --data-dir', async () => {
@@ -144,7 +168,18 @@ it('prints one line per phase of the start with --verbose, and each part answers
   try {
     const lines = system.stdout().split('\n');
     const phase = (name: string) => lines.find((line) => new RegExp(`^  at +\\d+ ms  ${name} +\\d+ ms`).test(line));
-    for (const name of ['ready', 'check port', 'bundle product', 'bundle order', 'bundle parts', 'start dynamo', 'start registry', 'start issuer', 'start services', 'start gateway']) {
+    for (const name of [
+      'ready',
+      'check port',
+      'bundle product',
+      'bundle order',
+      'bundle parts',
+      'start dynamo',
+      'start registry',
+      'start issuer',
+      'start services',
+      'start gateway',
+    ]) {
       expect(phase(name)).toBeDefined();
     }
     // This folder started a system before: the bundles are reused.

@@ -19,14 +19,21 @@ export function monitoredFixture(app: App): { stack: Stack; props: GatewayMonito
   const pro = api.addApiKey('ProKey');
   const accessLogs = new logs.LogGroup(stack, 'AccessLogs');
   const authorizerLogs = new logs.LogGroup(stack, 'AuthorizerLogs');
-  const authorizer = new lambda.Function(stack, 'Authorizer', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = 1') });
+  const authorizer = new lambda.Function(stack, 'Authorizer', {
+    runtime: lambda.Runtime.NODEJS_22_X,
+    handler: 'index.handler',
+    code: lambda.Code.fromInline('exports.handler = 1'),
+  });
   const vpc = new ec2.Vpc(stack, 'Vpc', { natGateways: 0, subnetConfiguration: [{ name: 'private', subnetType: ec2.SubnetType.PRIVATE_ISOLATED }] });
   const cluster = new ecs.Cluster(stack, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
   const alb = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc });
   const listener = alb.addListener('Listener', { port: 80, defaultAction: elbv2.ListenerAction.fixedResponse(404) });
   const service = (name: string, priority: number) => {
     const taskDefinition = new ecs.FargateTaskDefinition(stack, `${name}Task`);
-    taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24-alpine'), portMappings: [{ containerPort: 3000 }] });
+    taskDefinition.addContainer('app', {
+      image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/node:24-alpine'),
+      portMappings: [{ containerPort: 3000 }],
+    });
     const fargate = new ecs.FargateService(stack, `${name}Service`, { cluster, taskDefinition, minHealthyPercent: 100, circuitBreaker: { rollback: true } });
     const targetGroup = listener.addTargets(`${name}Targets`, {
       port: 3000,

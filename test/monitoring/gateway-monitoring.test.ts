@@ -37,7 +37,9 @@ function alarm(template: Template, suffix: string): Record<string, unknown> {
 function metricsOf(properties: Record<string, unknown>): string[] {
   if (typeof properties.MetricName === 'string') return [`${String(properties.Namespace)}/${properties.MetricName}`];
   const metrics = properties.Metrics as { MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[];
-  return metrics.filter((entry) => entry.MetricStat !== undefined).map((entry) => `${entry.MetricStat!.Metric.Namespace}/${entry.MetricStat!.Metric.MetricName}`);
+  return metrics
+    .filter((entry) => entry.MetricStat !== undefined)
+    .map((entry) => `${entry.MetricStat!.Metric.Namespace}/${entry.MetricStat!.Metric.MetricName}`);
 }
 
 const EXPECTED_ALARMS: readonly [suffix: string, threshold: number, metrics: readonly string[]][] = [
@@ -53,9 +55,17 @@ const EXPECTED_ALARMS: readonly [suffix: string, threshold: number, metrics: rea
   ...['product', 'order'].flatMap((service): [string, number, string[]][] => [
     [`Service-${service}-CPU-Usage-Warning`, DEFAULT_ALARM_THRESHOLDS.serviceCpuPercent, ['AWS/ECS/CPUUtilization']],
     [`Service-${service}-Memory-Usage-Warning`, DEFAULT_ALARM_THRESHOLDS.serviceMemoryPercent, ['AWS/ECS/MemoryUtilization']],
-    [`Service-${service}-MissingTasks-Critical`, DEFAULT_ALARM_THRESHOLDS.missingTasks, ['ECS/ContainerInsights/DesiredTaskCount', 'ECS/ContainerInsights/RunningTaskCount']],
+    [
+      `Service-${service}-MissingTasks-Critical`,
+      DEFAULT_ALARM_THRESHOLDS.missingTasks,
+      ['ECS/ContainerInsights/DesiredTaskCount', 'ECS/ContainerInsights/RunningTaskCount'],
+    ],
     [`Service-${service}-UnhealthyTargets-Critical`, DEFAULT_ALARM_THRESHOLDS.unhealthyTargets, ['AWS/ApplicationELB/UnHealthyHostCount']],
-    [`Service-${service}-DependencyUnavailable-Critical`, DEFAULT_ALARM_THRESHOLDS.dependencyUnavailable, [`${GATEHOUSE_METRICS_NAMESPACE}/DependencyUnavailable`]],
+    [
+      `Service-${service}-DependencyUnavailable-Critical`,
+      DEFAULT_ALARM_THRESHOLDS.dependencyUnavailable,
+      [`${GATEHOUSE_METRICS_NAMESPACE}/DependencyUnavailable`],
+    ],
   ]),
   ...['products', 'orders'].flatMap((table): [string, number, string[]][] => [
     [`Table-${table}-Read-Throttled-Events-Warning`, DEFAULT_ALARM_THRESHOLDS.tableThrottledRequests, ['AWS/DynamoDB/ReadThrottleEvents']],
@@ -85,27 +95,46 @@ describe('GatewayMonitoring with its defaults', () => {
     for (const [suffix] of EXPECTED_ALARMS) {
       const properties = alarm(template, suffix);
       const missingTasks = suffix.endsWith('MissingTasks-Critical');
-      expect({ suffix, datapoints: properties.DatapointsToAlarm, periods: properties.EvaluationPeriods }).toEqual({ suffix, datapoints: missingTasks ? 3 : 2, periods: 3 });
+      expect({ suffix, datapoints: properties.DatapointsToAlarm, periods: properties.EvaluationPeriods }).toEqual({
+        suffix,
+        datapoints: missingTasks ? 3 : 2,
+        periods: 3,
+      });
     }
-    expect(alarm(template, 'Api-Fault-Rate-Critical').Metrics).toEqual([expect.objectContaining({ MetricStat: expect.objectContaining({ Period: 300, Stat: 'Average' }) })]);
+    expect(alarm(template, 'Api-Fault-Rate-Critical').Metrics).toEqual([
+      expect.objectContaining({ MetricStat: expect.objectContaining({ Period: 300, Stat: 'Average' }) }),
+    ]);
     expect(alarm(template, 'Api-Latency-P99-Warning').Metrics).toEqual([expect.objectContaining({ MetricStat: expect.objectContaining({ Stat: 'p99' }) })]);
   });
 
   it('computes the 429 rate as a percentage of all requests of the stage', () => {
     const metrics = alarm(template, 'Api429-Rate-Warning').Metrics as { Expression?: string; Id: string; MetricStat?: { Metric: { Dimensions?: unknown } } }[];
     expect(metrics.find((entry) => entry.Expression !== undefined)?.Expression).toBe('IF(requests > 0, 100 * throttled / requests, 0)');
-    expect(metrics.find((entry) => entry.Id === 'requests')?.MetricStat?.Metric.Dimensions).toEqual(expect.arrayContaining([{ Name: 'Stage', Value: expect.anything() }]));
+    expect(metrics.find((entry) => entry.Id === 'requests')?.MetricStat?.Metric.Dimensions).toEqual(
+      expect.arrayContaining([{ Name: 'Stage', Value: expect.anything() }]),
+    );
   });
 
   it('counts the 429s of each tier by its API key id, and DEPENDENCY_UNAVAILABLE by service', () => {
     const basic = alarm(template, 'Api429-Tier-basic-Warning');
-    expect(basic.Metrics).toEqual([expect.objectContaining({ MetricStat: expect.objectContaining({ Metric: expect.objectContaining({ Dimensions: [{ Name: 'ApiKeyId', Value: { Ref: expect.stringMatching(/^ApiBasicKey/) } }] }) }) })]);
+    expect(basic.Metrics).toEqual([
+      expect.objectContaining({
+        MetricStat: expect.objectContaining({
+          Metric: expect.objectContaining({ Dimensions: [{ Name: 'ApiKeyId', Value: { Ref: expect.stringMatching(/^ApiBasicKey/) } }] }),
+        }),
+      }),
+    ]);
     expect(alarm(template, 'Service-order-DependencyUnavailable-Critical').Dimensions).toEqual([{ Name: 'Service', Value: 'order' }]);
     expect(alarm(template, 'Service-product-DependencyUnavailable-Critical').Dimensions).toEqual([{ Name: 'Service', Value: 'product' }]);
   });
 
   it('treats no log line as no problem, so an alarm that fired returns to OK', () => {
-    for (const suffix of ['Api429-Tier-pro-Warning', 'Authorizer-JwksUnavailable-Critical', 'Service-order-DependencyUnavailable-Critical', 'Service-order-UnhealthyTargets-Critical']) {
+    for (const suffix of [
+      'Api429-Tier-pro-Warning',
+      'Authorizer-JwksUnavailable-Critical',
+      'Service-order-DependencyUnavailable-Critical',
+      'Service-order-UnhealthyTargets-Critical',
+    ]) {
       expect(alarm(template, suffix).TreatMissingData).toBe('notBreaching');
     }
   });
@@ -119,11 +148,23 @@ describe('GatewayMonitoring with its defaults', () => {
         MetricTransformations: [{ MetricNamespace: GATEHOUSE_METRICS_NAMESPACE, MetricValue: '1', Unit: 'Count', ...transformation }],
       });
     filter(/^AuthorizerLogs/, '{ $.code = "JWKS_UNAVAILABLE" }', { MetricName: 'JwksUnavailable', DefaultValue: 0 });
-    filter(/^orderLogs/, '{ $.code = "DEPENDENCY_UNAVAILABLE" }', { MetricName: 'DependencyUnavailable', Dimensions: [{ Key: 'Service', Value: '$.service' }] });
-    filter(/^productLogs/, '{ $.code = "DEPENDENCY_UNAVAILABLE" }', { MetricName: 'DependencyUnavailable', Dimensions: [{ Key: 'Service', Value: '$.service' }] });
+    filter(/^orderLogs/, '{ $.code = "DEPENDENCY_UNAVAILABLE" }', {
+      MetricName: 'DependencyUnavailable',
+      Dimensions: [{ Key: 'Service', Value: '$.service' }],
+    });
+    filter(/^productLogs/, '{ $.code = "DEPENDENCY_UNAVAILABLE" }', {
+      MetricName: 'DependencyUnavailable',
+      Dimensions: [{ Key: 'Service', Value: '$.service' }],
+    });
     filter(/^AccessLogs/, '{ $.status = "429" }', { MetricName: 'ThrottledRequests', DefaultValue: 0 });
     filter(/^AccessLogs/, '{ $.status = "429" }', { MetricName: 'ThrottledRequestsByApiKey', Dimensions: [{ Key: 'ApiKeyId', Value: '$.apiKeyId' }] });
-    expect(Object.keys(monitoring.metricFilters).sort()).toEqual(['DependencyUnavailableOrder', 'DependencyUnavailableProduct', 'JwksUnavailable', 'Throttled', 'ThrottledByApiKey']);
+    expect(Object.keys(monitoring.metricFilters).sort()).toEqual([
+      'DependencyUnavailableOrder',
+      'DependencyUnavailableProduct',
+      'JwksUnavailable',
+      'Throttled',
+      'ThrottledByApiKey',
+    ]);
   });
 
   it('sends alarms to a topic encrypted with a rotating key that CloudWatch may use, over TLS only', () => {
@@ -282,9 +323,11 @@ describe('GatewayMonitoring with only an API', () => {
     const { stack, props } = monitoredFixture(app);
     new GatewayMonitoring(stack, 'Monitoring', { api: props.api });
     const template = Template.fromStack(stack);
-    expect(Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((entry) => entry.Properties.AlarmName).sort()).toEqual(
-      ['Fixture-Api-Error-Rate-Warning', 'Fixture-Api-Fault-Rate-Critical', 'Fixture-Api-Latency-P99-Warning'],
-    );
+    expect(
+      Object.values(template.findResources('AWS::CloudWatch::Alarm'))
+        .map((entry) => entry.Properties.AlarmName)
+        .sort(),
+    ).toEqual(['Fixture-Api-Error-Rate-Warning', 'Fixture-Api-Fault-Rate-Critical', 'Fixture-Api-Latency-P99-Warning']);
     template.resourceCountIs('AWS::Logs::MetricFilter', 0);
   });
 

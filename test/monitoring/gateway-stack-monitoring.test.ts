@@ -22,7 +22,8 @@ function synth(monitoring?: unknown, outdir?: string) {
   return { app, stack };
 }
 
-const alarmNames = (template: Template): string[] => Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties.AlarmName as string);
+const alarmNames = (template: Template): string[] =>
+  Object.values(template.findResources('AWS::CloudWatch::Alarm')).map((alarm) => alarm.Properties.AlarmName as string);
 
 describe('GatewayStack monitoring, by default', () => {
   const { stack } = synth();

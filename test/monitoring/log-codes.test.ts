@@ -39,7 +39,14 @@ const PATTERNS = patterns();
  */
 function jsonLinesLogger(lines: string[], bindings: Record<string, unknown>): FastifyBaseLogger {
   const write = (level: string) => (fields: unknown, message?: string) =>
-    lines.push(JSON.stringify({ level, ...bindings, ...(typeof fields === 'object' && fields !== null ? fields : { msg: fields }), ...(message !== undefined && { msg: message }) }));
+    lines.push(
+      JSON.stringify({
+        level,
+        ...bindings,
+        ...(typeof fields === 'object' && fields !== null ? fields : { msg: fields }),
+        ...(message !== undefined && { msg: message }),
+      }),
+    );
   return {
     level: 'info',
     info: write('info'),
@@ -71,7 +78,10 @@ describe('the JWKS_UNAVAILABLE filter', () => {
 
     const lines: string[] = [];
     const config = testConfig([issuer!]);
-    const down = createAuthorizerHandler({ ...config, issuers: [{ ...config.issuers[0], jwksUri: `http://127.0.0.1:${port}/jwks.json` }] }, { logger: createJsonLogger((line) => lines.push(line)) });
+    const down = createAuthorizerHandler(
+      { ...config, issuers: [{ ...config.issuers[0], jwksUri: `http://127.0.0.1:${port}/jwks.json` }] },
+      { logger: createJsonLogger((line) => lines.push(line)) },
+    );
     await expect(down(requestEvent(`Bearer ${await issuer!.sign()}`))).rejects.toThrow(/JWKS_UNAVAILABLE/);
     expect(lines.filter((line) => matchesJsonEqualsPattern(PATTERNS.JwksUnavailable, line))).toHaveLength(1);
 

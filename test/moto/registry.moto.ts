@@ -70,7 +70,10 @@ async function operationTarget(client: ServiceDiscoveryClient, operationId: stri
 
 /** A moto_server process on a free loopback port, started for this file and stopped after it. */
 class MotoServer {
-  private constructor(private readonly child: ChildProcess, readonly endpoint: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly endpoint: string,
+  ) {}
 
   static async start(): Promise<MotoServer> {
     const executable = findOnPath(MOTO_SERVER);

@@ -56,7 +56,9 @@ describe('GET /{stage}/openapi.json on the local gateway', () => {
 
   it('is only there: another stage, another method, and the routes still need a key and a token', async () => {
     expect((await fetch(`${gateway!.url}/v2/openapi.json`)).status).toBe(404);
-    expect((await fetch(`${gateway!.apiUrl}openapi.json`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).not.toBe(200);
+    expect((await fetch(`${gateway!.apiUrl}openapi.json`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } })).status).not.toBe(
+      200,
+    );
     const route = await fetch(`${gateway!.apiUrl}products`);
     expect([401, 403]).toContain(route.status);
     // The local gateway's own error answers have the document's error body too.

@@ -9,7 +9,15 @@ import Ajv2020 from 'ajv/dist/2020';
 import AjvDraft04 from 'ajv-draft-04';
 import { readGatehouseConfig } from '../../lib/config';
 import { GatewayStack } from '../../lib/gateway-stack';
-import { buildOpenApiDocument, CEILING_EXTENSION, ERROR_BODY_SCHEMA, operationIdOf, OPENAPI_SECURITY, THROTTLE_EXTENSION, toJsonSchema2020 } from '../../lib/openapi/openapi';
+import {
+  buildOpenApiDocument,
+  CEILING_EXTENSION,
+  ERROR_BODY_SCHEMA,
+  operationIdOf,
+  OPENAPI_SECURITY,
+  THROTTLE_EXTENSION,
+  toJsonSchema2020,
+} from '../../lib/openapi/openapi';
 import type { OpenApiDocument } from '../../lib/openapi/openapi';
 import { GATEHOUSE_ROUTES, createOrderSchema, createProductSchema } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
@@ -91,7 +99,11 @@ describe('the OpenAPI document of the route spec', () => {
   it('carries each route throttle and ceiling as extensions, and none where the route has none', () => {
     for (const route of GATEHOUSE_ROUTES) {
       const ceiling = 'ceiling' in route ? route.ceiling : undefined;
-      expect({ route: routeKey(route), throttle: operationOf(route)[THROTTLE_EXTENSION], ceiling: operationOf(route)[CEILING_EXTENSION] }).toEqual({ route: routeKey(route), throttle: route.throttle, ceiling });
+      expect({ route: routeKey(route), throttle: operationOf(route)[THROTTLE_EXTENSION], ceiling: operationOf(route)[CEILING_EXTENSION] }).toEqual({
+        route: routeKey(route),
+        throttle: route.throttle,
+        ceiling,
+      });
     }
     expect(GATEHOUSE_ROUTES.some((route) => route.throttle !== undefined)).toBe(true);
   });
@@ -118,7 +130,9 @@ describe('the document and the synthesized API', () => {
       const templateParameters = Object.keys(method!.RequestParameters ?? {})
         .filter((name) => name.startsWith('method.request.path.'))
         .map((name) => name.slice('method.request.path.'.length));
-      const documentParameters = ((operationOf(route).parameters ?? []) as { name: string; in: string }[]).filter((parameter) => parameter.in === 'path').map((parameter) => parameter.name);
+      const documentParameters = ((operationOf(route).parameters ?? []) as { name: string; in: string }[])
+        .filter((parameter) => parameter.in === 'path')
+        .map((parameter) => parameter.name);
       expect(documentParameters.sort()).toEqual(templateParameters.sort());
     }
   });
@@ -128,7 +142,11 @@ describe('the document and the synthesized API', () => {
       const method = methods.get(routeKey(route)) as Json & { RequestModels?: Record<string, { Ref: string }> };
       const modelRef = method.RequestModels?.['application/json']?.Ref;
       if (route.requestSchema === undefined) {
-        expect({ route: routeKey(route), model: modelRef, body: operationOf(route).requestBody }).toEqual({ route: routeKey(route), model: undefined, body: undefined });
+        expect({ route: routeKey(route), model: modelRef, body: operationOf(route).requestBody }).toEqual({
+          route: routeKey(route),
+          model: undefined,
+          body: undefined,
+        });
         continue;
       }
       const model = models[modelRef!].Properties as { Name: string; Schema: Json };
@@ -142,12 +160,20 @@ describe('the document and the synthesized API', () => {
 
   it('has the throttle and ceiling of each route in the template, as the gateway renders them', () => {
     type Limit = { rateLimit?: number; burstLimit?: number };
-    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0].Properties as { MethodSettings: { HttpMethod: string; ResourcePath: string; ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }[] };
+    const stage = Object.values(template.findResources('AWS::ApiGateway::Stage'))[0].Properties as {
+      MethodSettings: { HttpMethod: string; ResourcePath: string; ThrottlingRateLimit?: number; ThrottlingBurstLimit?: number }[];
+    };
     const plans = Object.values(template.findResources('AWS::ApiGateway::UsagePlan')).map(
-      (plan) => plan.Properties as { Throttle: { RateLimit: number; BurstLimit: number }; ApiStages: { Throttle?: Record<string, { RateLimit: number; BurstLimit: number }> }[] },
+      (plan) =>
+        plan.Properties as {
+          Throttle: { RateLimit: number; BurstLimit: number };
+          ApiStages: { Throttle?: Record<string, { RateLimit: number; BurstLimit: number }> }[];
+        },
     );
     const stageLimit = (route: RouteSpec): Limit => {
-      const setting = stage.MethodSettings.find((entry) => entry.HttpMethod === route.method && entry.ResourcePath === `/~1${route.path.slice(1).replace(/\//g, '~1')}`);
+      const setting = stage.MethodSettings.find(
+        (entry) => entry.HttpMethod === route.method && entry.ResourcePath === `/~1${route.path.slice(1).replace(/\//g, '~1')}`,
+      );
       return { rateLimit: setting?.ThrottlingRateLimit, burstLimit: setting?.ThrottlingBurstLimit };
     };
     for (const route of GATEHOUSE_ROUTES.filter((entry) => entry.throttle !== undefined)) {
@@ -162,7 +188,10 @@ describe('the document and the synthesized API', () => {
         expect(stageLimit(route)).toEqual(ceiling);
         for (const plan of plans) {
           const perMethod = plan.ApiStages[0].Throttle?.[`${route.path}/${route.method}`];
-          expect(perMethod).toEqual({ RateLimit: Math.min(throttle.rateLimit!, plan.Throttle.RateLimit), BurstLimit: Math.min(throttle.burstLimit!, plan.Throttle.BurstLimit) });
+          expect(perMethod).toEqual({
+            RateLimit: Math.min(throttle.rateLimit!, plan.Throttle.RateLimit),
+            BurstLimit: Math.min(throttle.burstLimit!, plan.Throttle.BurstLimit),
+          });
         }
       }
     }
@@ -207,13 +236,22 @@ describe('toJsonSchema2020', () => {
     const draft04 = new AjvDraft04({ strict: true });
     const ajv2020 = new Ajv2020({ strict: true });
     const samples: [schema: Json, bodies: unknown[]][] = [
-      [createProductSchema as Json, [{ name: 'Lamp', price: { amount: 1999, currency: 'EUR' }, stock: 3 }, { name: '', price: { amount: 1, currency: 'EUR' }, stock: 1 }, { name: 'x', price: { amount: -1, currency: 'eur' }, stock: 1 }, { name: 'x', stock: 1 }, { name: 'x', price: { amount: 1, currency: 'EUR' }, stock: 1, extra: true }]],
+      [
+        createProductSchema as Json,
+        [
+          { name: 'Lamp', price: { amount: 1999, currency: 'EUR' }, stock: 3 },
+          { name: '', price: { amount: 1, currency: 'EUR' }, stock: 1 },
+          { name: 'x', price: { amount: -1, currency: 'eur' }, stock: 1 },
+          { name: 'x', stock: 1 },
+          { name: 'x', price: { amount: 1, currency: 'EUR' }, stock: 1, extra: true },
+        ],
+      ],
       [createOrderSchema as Json, [{ items: [{ productId: 'p', quantity: 1 }] }, { items: [] }, { items: [{ productId: 'p', quantity: 101 }] }, {}]],
     ];
     for (const [schema, bodies] of samples) {
-      const before = draft04.compile(schema);
-      const after = ajv2020.compile(toJsonSchema2020(schema));
-      const verdicts = bodies.map((body) => [before(body), after(body)]);
+      const asDraft04 = draft04.compile(schema);
+      const as2020 = ajv2020.compile(toJsonSchema2020(schema));
+      const verdicts = bodies.map((body) => [asDraft04(body), as2020(body)]);
       expect(verdicts.every(([a, b]) => a === b)).toBe(true);
       expect(new Set(verdicts.map(([a]) => a))).toEqual(new Set([true, false]));
     }
@@ -246,10 +284,17 @@ describe('toJsonSchema2020', () => {
     });
     const draft04 = new AjvDraft04({ strict: false });
     const ajv2020 = new Ajv2020({ strict: false });
-    const before = draft04.compile(draft04Schema);
-    const after = ajv2020.compile(toJsonSchema2020(draft04Schema));
-    for (const body of [{ size: 0 }, { size: 5, pair: ['a', 1], list: [] }, { size: 5, pair: ['a', 1, 2], list: [] }, { size: 5 }, { pair: ['a', 1] }, { size: 10, pair: ['a', 1], list: [] }]) {
-      expect({ body, after: after(body) }).toEqual({ body, after: before(body) });
+    const asDraft04 = draft04.compile(draft04Schema);
+    const as2020 = ajv2020.compile(toJsonSchema2020(draft04Schema));
+    for (const body of [
+      { size: 0 },
+      { size: 5, pair: ['a', 1], list: [] },
+      { size: 5, pair: ['a', 1, 2], list: [] },
+      { size: 5 },
+      { pair: ['a', 1] },
+      { size: 10, pair: ['a', 1], list: [] },
+    ]) {
+      expect({ body, after: as2020(body) }).toEqual({ body, after: asDraft04(body) });
     }
   });
 

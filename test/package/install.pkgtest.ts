@@ -118,42 +118,58 @@ describe('the tarball', () => {
     );
     // What the repository is made of besides the library never ships.
     expect(files.filter((file) => /(^|\/)(test|bench|local|services|\.ci|scripts|node_modules)\/|jest|tsconfig|\.ts$(?<!\.d\.ts)/.test(file))).toEqual([]);
-    console.log(`${packed.filename}: ${files.length} files, ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked`);
+    console.log(
+      `${packed.filename}: ${files.length} files, ${(packed.size / 1024).toFixed(0)} KiB packed, ${(packed.unpackedSize / 1024).toFixed(0)} KiB unpacked`,
+    );
   });
 
-  it("carries a README whose own-stack example is the one the apps below synthesize, word for word", () => {
+  it('carries a README whose own-stack example is the one the apps below synthesize, word for word', () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     for (const file of ['billing-stack.ts.tmpl', 'billing.ts.tmpl']) expect(readme).toContain(fs.readFileSync(path.join(APPS, file), 'utf8').trimEnd());
   });
 
-  it('carries an API.md, written by the build from the doc comments, with a section for every export', async () => {
-    // The packed API.md is the one the build just wrote; the check also fails if the repository's copy was edited by hand.
-    await sh(ROOT, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'api-docs.ts'), '--check']);
-    const headings = new Set([...fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8').matchAll(/^### (\S+)$/gm)].map((match) => match[1]));
-    // Every value the package exports and declares (an @internal one is in neither the declarations nor API.md).
-    const declarations = packed.files.filter((file) => file.path.endsWith('.d.ts')).map((file) => fs.readFileSync(path.join(ROOT, file.path), 'utf8')).join('\n');
-    const exported = Object.keys(require(path.join(ROOT, 'dist', 'lib', 'index.js')) as Record<string, unknown>).filter((name) =>
-      new RegExp(`export declare (const|function|class|enum) ${name}\\b`).test(declarations),
-    );
-    expect(exported.length).toBeGreaterThan(10);
-    expect(exported.filter((name) => !headings.has(name))).toEqual([]);
-    for (const name of ['JwtAuthorizerProps', 'MicroserviceProps', 'MicroservicesGatewayProps', 'RouteSpec']) expect(headings).toContain(name);
-  }, STEP_TIMEOUT_MS);
+  it(
+    'carries an API.md, written by the build from the doc comments, with a section for every export',
+    async () => {
+      // The packed API.md is the one the build just wrote; the check also fails if the repository's copy was edited by hand.
+      await sh(ROOT, process.execPath, ['--import', 'tsx', path.join(ROOT, 'scripts', 'api-docs.ts'), '--check']);
+      const headings = new Set([...fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8').matchAll(/^### (\S+)$/gm)].map((match) => match[1]));
+      // Every value the package exports and declares (an @internal one is in neither the declarations nor API.md).
+      const declarations = packed.files
+        .filter((file) => file.path.endsWith('.d.ts'))
+        .map((file) => fs.readFileSync(path.join(ROOT, file.path), 'utf8'))
+        .join('\n');
+      const exported = Object.keys(require(path.join(ROOT, 'dist', 'lib', 'index.js')) as Record<string, unknown>).filter((name) =>
+        new RegExp(`export declare (const|function|class|enum) ${name}\\b`).test(declarations),
+      );
+      expect(exported.length).toBeGreaterThan(10);
+      expect(exported.filter((name) => !headings.has(name))).toEqual([]);
+      for (const name of ['JwtAuthorizerProps', 'MicroserviceProps', 'MicroservicesGatewayProps', 'RouteSpec']) expect(headings).toContain(name);
+    },
+    STEP_TIMEOUT_MS,
+  );
 
-  it("carries the authorizer bundle byte for byte as this repository's synth bundles it from the source", () => {
-    const outdir = path.join(work, 'authorizer-from-source');
-    const app = new App({ outdir });
-    const stack = new Stack(app, 'Source');
-    const authorizer = new JwtAuthorizer(stack, 'Jwt', { issuers: [{ issuer: 'https://login.example.com', audience: 'api' }], routes: [{ method: 'GET', path: '/a', service: 'a', scopes: ['a:read'] }] });
-    new apigateway.RestApi(stack, 'Api').root.addResource('a').addMethod('GET', undefined, { authorizer: authorizer.authorizer });
-    app.synth();
-    const [fromSource] = fs
-      .readdirSync(outdir)
-      .map((name) => path.join(outdir, name, 'index.mjs'))
-      .filter((file) => fs.existsSync(file));
-    expect(fromSource).toBeDefined();
-    expect(fs.readFileSync(fromSource ?? '').equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'authorizer', 'index.mjs')))).toBe(true);
-  }, STEP_TIMEOUT_MS);
+  it(
+    "carries the authorizer bundle byte for byte as this repository's synth bundles it from the source",
+    () => {
+      const outdir = path.join(work, 'authorizer-from-source');
+      const app = new App({ outdir });
+      const stack = new Stack(app, 'Source');
+      const authorizer = new JwtAuthorizer(stack, 'Jwt', {
+        issuers: [{ issuer: 'https://login.example.com', audience: 'api' }],
+        routes: [{ method: 'GET', path: '/a', service: 'a', scopes: ['a:read'] }],
+      });
+      new apigateway.RestApi(stack, 'Api').root.addResource('a').addMethod('GET', undefined, { authorizer: authorizer.authorizer });
+      app.synth();
+      const [fromSource] = fs
+        .readdirSync(outdir)
+        .map((name) => path.join(outdir, name, 'index.mjs'))
+        .filter((file) => fs.existsSync(file));
+      expect(fromSource).toBeDefined();
+      expect(fs.readFileSync(fromSource ?? '').equals(fs.readFileSync(path.join(ROOT, 'dist', 'assets', 'authorizer', 'index.mjs')))).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
 
   it('fails at synth with both paths and the build command when a build left out the authorizer bundle', () => {
     // The compiled module alone, in a layout with neither the source nor dist/assets/ around it.
@@ -164,7 +180,9 @@ describe('the tarball', () => {
       fs.mkdirSync(auth, { recursive: true });
       fs.copyFileSync(path.join(ROOT, 'dist', 'lib', 'auth', 'authorizer-code.js'), path.join(auth, 'authorizer-code.js'));
       const { authorizerCode } = require(path.join(auth, 'authorizer-code.js')) as { authorizerCode: () => unknown };
-      expect(() => authorizerCode()).toThrow(/the authorizer's code is missing: neither its source .*lambda\/authorizer\/index\.ts nor its prebuilt bundle .*assets\/authorizer\/index\.mjs exists; .*npm run build/);
+      expect(() => authorizerCode()).toThrow(
+        /the authorizer's code is missing: neither its source .*lambda\/authorizer\/index\.ts nor its prebuilt bundle .*assets\/authorizer\/index\.mjs exists; .*npm run build/,
+      );
     } finally {
       fs.rmSync(layout, { recursive: true, force: true });
     }
@@ -177,7 +195,7 @@ describe('the tarball', () => {
     expect(Object.keys(manifest.peerDependencies).sort()).toEqual(['aws-cdk-lib', 'constructs', 'esbuild']);
   });
 
-  it("is as large as the README says, give or take a third", () => {
+  it('is as large as the README says, give or take a third', () => {
     const readme = fs.readFileSync(path.join(ROOT, 'README.md'), 'utf8');
     const stated = /(\d+) KB packed/.exec(readme);
     expect(stated).not.toBeNull();
@@ -219,47 +237,57 @@ describe.each([
   });
 
   if (language === 'typescript') {
-    it('type-checks with strict and noUncheckedIndexedAccess on, and with our declarations checked too (skipLibCheck off)', async () => {
-      const tsconfigPath = path.join(app, 'tsconfig.json');
-      const tsconfig = JSON.parse(fs.readFileSync(tsconfigPath, 'utf8')) as { compilerOptions: Record<string, unknown> };
-      expect(tsconfig.compilerOptions.strict).toBe(true);
-      tsconfig.compilerOptions.noUncheckedIndexedAccess = true;
-      fs.writeFileSync(tsconfigPath, JSON.stringify(tsconfig, null, 2));
-      await sh(app, 'npx', ['tsc', '--noEmit']);
-      // cdk init skips checking libraries' declarations; an app that does not must still compile against ours.
-      await sh(app, 'npx', ['tsc', '--noEmit', '--skipLibCheck', 'false']);
-    }, STEP_TIMEOUT_MS);
+    it(
+      'type-checks with strict and noUncheckedIndexedAccess on, and with our declarations checked too (skipLibCheck off)',
+      async () => {
+        const tsconfigPath = path.join(app, 'tsconfig.json');
+        const tsconfig = JSON.parse(fs.readFileSync(tsconfigPath, 'utf8')) as { compilerOptions: Record<string, unknown> };
+        expect(tsconfig.compilerOptions.strict).toBe(true);
+        tsconfig.compilerOptions.noUncheckedIndexedAccess = true;
+        fs.writeFileSync(tsconfigPath, JSON.stringify(tsconfig, null, 2));
+        await sh(app, 'npx', ['tsc', '--noEmit']);
+        // cdk init skips checking libraries' declarations; an app that does not must still compile against ours.
+        await sh(app, 'npx', ['tsc', '--noEmit', '--skipLibCheck', 'false']);
+      },
+      STEP_TIMEOUT_MS,
+    );
   }
 
-  it('synthesizes with no AWS credentials and no Docker: the team image, the prebuilt authorizer, the routes behind it', async () => {
-    await sh(app, 'npx', ['cdk', 'synth', '--quiet', '--no-notices']);
-    const out = path.join(app, 'cdk.out');
-    const template = JSON.parse(fs.readFileSync(path.join(out, `${STACK}.template.json`), 'utf8')) as { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
-    const resources = Object.values(template.Resources);
-    const ofType = (type: string) => resources.filter((resource) => resource.Type === type);
+  it(
+    'synthesizes with no AWS credentials and no Docker: the team image, the prebuilt authorizer, the routes behind it',
+    async () => {
+      await sh(app, 'npx', ['cdk', 'synth', '--quiet', '--no-notices']);
+      const out = path.join(app, 'cdk.out');
+      const template = JSON.parse(fs.readFileSync(path.join(out, `${STACK}.template.json`), 'utf8')) as {
+        Resources: Record<string, { Type: string; Properties: Record<string, unknown> }>;
+      };
+      const resources = Object.values(template.Resources);
+      const ofType = (type: string) => resources.filter((resource) => resource.Type === type);
 
-    const [taskDefinition] = ofType('AWS::ECS::TaskDefinition');
-    expect(taskDefinition?.Properties).toMatchObject({ ContainerDefinitions: [expect.objectContaining({ Name: 'billing', Image: IMAGE })] });
+      const [taskDefinition] = ofType('AWS::ECS::TaskDefinition');
+      expect(taskDefinition?.Properties).toMatchObject({ ContainerDefinitions: [expect.objectContaining({ Name: 'billing', Image: IMAGE })] });
 
-    const authorizerFunctions = ofType('AWS::Lambda::Function').filter((fn) => JSON.stringify(fn.Properties).includes('GATEHOUSE_AUTHORIZER_CONFIG'));
-    expect(authorizerFunctions).toHaveLength(1);
-    expect(authorizerFunctions[0]?.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x', Architectures: ['arm64'] });
+      const authorizerFunctions = ofType('AWS::Lambda::Function').filter((fn) => JSON.stringify(fn.Properties).includes('GATEHOUSE_AUTHORIZER_CONFIG'));
+      expect(authorizerFunctions).toHaveLength(1);
+      expect(authorizerFunctions[0]?.Properties).toMatchObject({ Handler: 'index.handler', Runtime: 'nodejs24.x', Architectures: ['arm64'] });
 
-    const methods = ofType('AWS::ApiGateway::Method').filter((method) => method.Properties.HttpMethod !== 'OPTIONS');
-    expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
-    for (const method of methods) expect(method.Properties).toMatchObject({ AuthorizationType: 'CUSTOM' });
+      const methods = ofType('AWS::ApiGateway::Method').filter((method) => method.Properties.HttpMethod !== 'OPTIONS');
+      expect(methods.map((method) => method.Properties.HttpMethod).sort()).toEqual(['GET', 'POST']);
+      for (const method of methods) expect(method.Properties).toMatchObject({ AuthorizationType: 'CUSTOM' });
 
-    // The function's code is the package's prebuilt bundle, staged as a file asset; no image is built.
-    const assets = JSON.parse(fs.readFileSync(path.join(out, `${STACK}.assets.json`), 'utf8')) as {
-      files: Record<string, { source: { path: string; packaging?: string } }>;
-      dockerImages?: Record<string, unknown>;
-    };
-    expect(assets.dockerImages ?? {}).toEqual({});
-    const prebuilt = fs.readFileSync(path.join(app, 'node_modules', PACKAGE_NAME, 'dist', 'assets', 'authorizer', 'index.mjs'));
-    const staged = Object.values(assets.files)
-      .map((file) => path.join(out, file.source.path, 'index.mjs'))
-      .filter((file) => fs.existsSync(file));
-    expect(staged).toHaveLength(1);
-    expect(fs.readFileSync(staged[0] ?? '').equals(prebuilt)).toBe(true);
-  }, STEP_TIMEOUT_MS);
+      // The function's code is the package's prebuilt bundle, staged as a file asset; no image is built.
+      const assets = JSON.parse(fs.readFileSync(path.join(out, `${STACK}.assets.json`), 'utf8')) as {
+        files: Record<string, { source: { path: string; packaging?: string } }>;
+        dockerImages?: Record<string, unknown>;
+      };
+      expect(assets.dockerImages ?? {}).toEqual({});
+      const prebuilt = fs.readFileSync(path.join(app, 'node_modules', PACKAGE_NAME, 'dist', 'assets', 'authorizer', 'index.mjs'));
+      const staged = Object.values(assets.files)
+        .map((file) => path.join(out, file.source.path, 'index.mjs'))
+        .filter((file) => fs.existsSync(file));
+      expect(staged).toHaveLength(1);
+      expect(fs.readFileSync(staged[0] ?? '').equals(prebuilt)).toBe(true);
+    },
+    STEP_TIMEOUT_MS,
+  );
 });

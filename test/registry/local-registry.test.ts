@@ -78,8 +78,12 @@ describe('LocalRegistry', () => {
     });
 
     it('refuses a service declared twice, a name Cloud Map would refuse, and a bad port', async () => {
-      await expect(LocalRegistry.start({ services: [SERVICES[0], { ...SERVICES[0] }] })).rejects.toThrow('"product" in namespace "gatehouse.local" is declared twice');
-      await expect(LocalRegistry.start({ services: [{ namespace: NAMESPACE, name: 'has space' }] })).rejects.toThrow(/services\[0\]\.name must be a Cloud Map service name/);
+      await expect(LocalRegistry.start({ services: [SERVICES[0], { ...SERVICES[0] }] })).rejects.toThrow(
+        '"product" in namespace "gatehouse.local" is declared twice',
+      );
+      await expect(LocalRegistry.start({ services: [{ namespace: NAMESPACE, name: 'has space' }] })).rejects.toThrow(
+        /services\[0\]\.name must be a Cloud Map service name/,
+      );
       await expect(LocalRegistry.start({ services: [{ namespace: '', name: 'product' }] })).rejects.toThrow(/services\[0\]\.namespace must be/);
       await expect(LocalRegistry.start({ services: SERVICES, port: 70_000 })).rejects.toThrow('port must be an integer from 0 to 65535, got 70000');
     });
@@ -175,16 +179,56 @@ describe('LocalRegistry', () => {
       ['RegisterInstance without ServiceId', 'RegisterInstance', { InstanceId: 'a', Attributes: {} }, /ServiceId is required/],
       ['RegisterInstance without Attributes', 'RegisterInstance', { ServiceId: 'srv-x', InstanceId: 'a' }, /Attributes is required/],
       ['an InstanceId with a space', 'RegisterInstance', { ServiceId: 'srv-x', InstanceId: 'a b', Attributes: {} }, /InstanceId may hold only/],
-      ['an InstanceId over 64 characters', 'RegisterInstance', { ServiceId: 'srv-x', InstanceId: 'i'.repeat(65), Attributes: {} }, /InstanceId must be at most 64/],
-      ['an attribute value that is a number', 'RegisterInstance', { ServiceId: 'srv-x', InstanceId: 'a', Attributes: { AWS_INSTANCE_PORT: 8080 } }, /Attributes\.AWS_INSTANCE_PORT must be a string/],
-      ['an attribute value over 1024 characters', 'RegisterInstance', { ServiceId: 'srv-x', InstanceId: 'a', Attributes: { note: 'x'.repeat(1025) } }, /Attributes\.note must be a string of at most 1024/],
-      ['attributes over 5000 characters in all', 'RegisterInstance', { ServiceId: 'srv-x', InstanceId: 'a', Attributes: Object.fromEntries(Array.from({ length: 6 }, (_, index) => [`k${index}`, 'x'.repeat(1000)])) }, /Attributes must total at most 5000/],
+      [
+        'an InstanceId over 64 characters',
+        'RegisterInstance',
+        { ServiceId: 'srv-x', InstanceId: 'i'.repeat(65), Attributes: {} },
+        /InstanceId must be at most 64/,
+      ],
+      [
+        'an attribute value that is a number',
+        'RegisterInstance',
+        { ServiceId: 'srv-x', InstanceId: 'a', Attributes: { AWS_INSTANCE_PORT: 8080 } },
+        /Attributes\.AWS_INSTANCE_PORT must be a string/,
+      ],
+      [
+        'an attribute value over 1024 characters',
+        'RegisterInstance',
+        { ServiceId: 'srv-x', InstanceId: 'a', Attributes: { note: 'x'.repeat(1025) } },
+        /Attributes\.note must be a string of at most 1024/,
+      ],
+      [
+        'attributes over 5000 characters in all',
+        'RegisterInstance',
+        { ServiceId: 'srv-x', InstanceId: 'a', Attributes: Object.fromEntries(Array.from({ length: 6 }, (_, index) => [`k${index}`, 'x'.repeat(1000)])) },
+        /Attributes must total at most 5000/,
+      ],
       ['DiscoverInstances without NamespaceName', 'DiscoverInstances', { ServiceName: 'product' }, /NamespaceName is required/],
-      ['a MaxResults of 0', 'DiscoverInstances', { NamespaceName: NAMESPACE, ServiceName: 'product', MaxResults: 0 }, /MaxResults must be an integer from 1 to 1000/],
-      ['QueryParameters that are a list', 'DiscoverInstances', { NamespaceName: NAMESPACE, ServiceName: 'product', QueryParameters: ['zone'] }, /QueryParameters must be a map/],
-      ['a NextToken it did not issue', 'GetInstancesHealthStatus', { ServiceId: 'srv-x', NextToken: 'page-2' }, /NextToken is not a token this registry issued/],
+      [
+        'a MaxResults of 0',
+        'DiscoverInstances',
+        { NamespaceName: NAMESPACE, ServiceName: 'product', MaxResults: 0 },
+        /MaxResults must be an integer from 1 to 1000/,
+      ],
+      [
+        'QueryParameters that are a list',
+        'DiscoverInstances',
+        { NamespaceName: NAMESPACE, ServiceName: 'product', QueryParameters: ['zone'] },
+        /QueryParameters must be a map/,
+      ],
+      [
+        'a NextToken it did not issue',
+        'GetInstancesHealthStatus',
+        { ServiceId: 'srv-x', NextToken: 'page-2' },
+        /NextToken is not a token this registry issued/,
+      ],
       ['an empty Instances list', 'GetInstancesHealthStatus', { ServiceId: 'srv-x', Instances: [] }, /Instances must be a non-empty list/],
-      ['a Status of UNKNOWN', 'UpdateInstanceCustomHealthStatus', { ServiceId: 'srv-x', InstanceId: 'a', Status: 'UNKNOWN' }, /Status must be one of HEALTHY, UNHEALTHY/],
+      [
+        'a Status of UNKNOWN',
+        'UpdateInstanceCustomHealthStatus',
+        { ServiceId: 'srv-x', InstanceId: 'a', Status: 'UNKNOWN' },
+        /Status must be one of HEALTHY, UNHEALTHY/,
+      ],
       ['no Status', 'UpdateInstanceCustomHealthStatus', { ServiceId: 'srv-x', InstanceId: 'a' }, /Status is required/],
     ])('%s', async (_case, operation, body, message) => {
       const response = await post(registry.endpoint, JSON.stringify(body), { 'x-amz-target': `${TARGET_PREFIX}${operation}` });
@@ -193,7 +237,9 @@ describe('LocalRegistry', () => {
     });
 
     it('checks input before looking the service up, so a bad request is InvalidInput even for an unknown service', async () => {
-      await expect(client.send(new RegisterInstanceCommand({ ServiceId: 'srv-unknown', InstanceId: 'a b', Attributes: {} }))).rejects.toMatchObject({ name: 'InvalidInput' });
+      await expect(client.send(new RegisterInstanceCommand({ ServiceId: 'srv-unknown', InstanceId: 'a b', Attributes: {} }))).rejects.toMatchObject({
+        name: 'InvalidInput',
+      });
     });
   });
 
@@ -205,7 +251,11 @@ describe('LocalRegistry', () => {
       await register('a', { AWS_INSTANCE_IPV4: '10.0.1.10', AWS_INSTANCE_PORT: '8080' });
 
       // WHEN
-      const response = await post(registry.endpoint, JSON.stringify({ NamespaceName: NAMESPACE, ServiceName: 'product', HealthStatus: 'HEALTHY' }), target('DiscoverInstances'));
+      const response = await post(
+        registry.endpoint,
+        JSON.stringify({ NamespaceName: NAMESPACE, ServiceName: 'product', HealthStatus: 'HEALTHY' }),
+        target('DiscoverInstances'),
+      );
 
       // THEN
       expect(response.status).toBe(200);
@@ -213,7 +263,13 @@ describe('LocalRegistry', () => {
       expect(response.headers['x-amzn-requestid']).toMatch(/^[0-9a-f-]{36}$/);
       expect(response.json()).toEqual({
         Instances: [
-          { InstanceId: 'a', NamespaceName: NAMESPACE, ServiceName: 'product', HealthStatus: 'HEALTHY', Attributes: { AWS_INSTANCE_IPV4: '10.0.1.10', AWS_INSTANCE_PORT: '8080' } },
+          {
+            InstanceId: 'a',
+            NamespaceName: NAMESPACE,
+            ServiceName: 'product',
+            HealthStatus: 'HEALTHY',
+            Attributes: { AWS_INSTANCE_IPV4: '10.0.1.10', AWS_INSTANCE_PORT: '8080' },
+          },
         ],
         InstancesRevision: 1,
       });
@@ -221,7 +277,11 @@ describe('LocalRegistry', () => {
 
     it('answers a RegisterInstance with an operation id, and an UpdateInstanceCustomHealthStatus with {}', async () => {
       const registered = await post(registry.endpoint, JSON.stringify({ ServiceId: productId, InstanceId: 'a', Attributes: {} }), target('RegisterInstance'));
-      const updated = await post(registry.endpoint, JSON.stringify({ ServiceId: productId, InstanceId: 'a', Status: 'UNHEALTHY' }), target('UpdateInstanceCustomHealthStatus'));
+      const updated = await post(
+        registry.endpoint,
+        JSON.stringify({ ServiceId: productId, InstanceId: 'a', Status: 'UNHEALTHY' }),
+        target('UpdateInstanceCustomHealthStatus'),
+      );
       expect(registered.json()).toEqual({ OperationId: expect.stringMatching(/^[a-z0-9]{32}-[a-z0-9]{8}$/) });
       expect(updated.json()).toEqual({});
     });
@@ -397,13 +457,20 @@ describe('health checks (what ECS tells Cloud Map about its tasks)', () => {
       registry = await LocalRegistry.start({ services: SERVICES, healthCheck: { intervalMs: 500, timeoutMs: 450 } });
       client = createServiceDiscoveryClient(registry.endpoint, REGION);
       const serviceId = registry.serviceId(NAMESPACE, 'product');
-      for (const [instanceId, port] of [['live', (live.address() as AddressInfo).port], ['dead', gonePort]] as const) {
+      for (const [instanceId, port] of [
+        ['live', (live.address() as AddressInfo).port],
+        ['dead', gonePort],
+      ] as const) {
         await client.send(new RegisterInstanceCommand({ ServiceId: serviceId, InstanceId: instanceId, Attributes: address(port) }));
       }
       const healthy = async () =>
-        ((await (client as ServiceDiscoveryClient).send(new DiscoverInstancesCommand({ NamespaceName: NAMESPACE, ServiceName: 'product', HealthStatus: 'HEALTHY' }))).Instances ?? []).map(
-          (instance) => instance.InstanceId,
-        );
+        (
+          (
+            await (client as ServiceDiscoveryClient).send(
+              new DiscoverInstancesCommand({ NamespaceName: NAMESPACE, ServiceName: 'product', HealthStatus: 'HEALTHY' }),
+            )
+          ).Instances ?? []
+        ).map((instance) => instance.InstanceId);
 
       // THEN the dead one leaves the HEALTHY answer (two failed checks), and the live one never does
       await waitFor(async () => (await healthy()).length === 1, 10_000);
@@ -458,7 +525,12 @@ interface RawResponse {
  * One request over a fresh connection (no agent, so nothing is pooled past the test). A body given as
  * a list is sent chunked, without a content-length.
  */
-function post(url: string, body: string | readonly string[] | undefined, headers: OutgoingHttpHeaders, options: { method?: string } = {}): Promise<RawResponse> {
+function post(
+  url: string,
+  body: string | readonly string[] | undefined,
+  headers: OutgoingHttpHeaders,
+  options: { method?: string } = {},
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
     let answered = false;
     const outgoing = request(url, { method: options.method ?? 'POST', headers, agent: false }, (response) => {

@@ -157,7 +157,13 @@ export function describeRegistryContract(name: string, backend: () => Promise<Re
       // GIVEN
       await Promise.all([register(A), register(B)]);
       const clock = { now: 0 };
-      const directory = new InstanceDirectory({ client: registry.client, namespace: registry.namespace, service: registry.serviceName, ttlMs: 1_000, now: () => clock.now });
+      const directory = new InstanceDirectory({
+        client: registry.client,
+        namespace: registry.namespace,
+        service: registry.serviceName,
+        ttlMs: 1_000,
+        now: () => clock.now,
+      });
 
       // WHEN / THEN
       expect([...(await directory.instances())].sort((left, right) => left.id.localeCompare(right.id))).toEqual([
@@ -213,7 +219,9 @@ export function describeRegistryContract(name: string, backend: () => Promise<Re
 
       it('DeregisterInstance of an unknown instance: InstanceNotFound', async () => {
         await register(A);
-        const error = await registry.client.send(new DeregisterInstanceCommand({ ServiceId: registry.serviceId, InstanceId: 'never-registered' })).catch((caught: unknown) => caught);
+        const error = await registry.client
+          .send(new DeregisterInstanceCommand({ ServiceId: registry.serviceId, InstanceId: 'never-registered' }))
+          .catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(InstanceNotFound);
         expect(error).toMatchObject({ name: 'InstanceNotFound', $metadata: { httpStatusCode: 400 } });
       });

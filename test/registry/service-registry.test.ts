@@ -54,7 +54,7 @@ describe('a new namespace', () => {
     ['GatehouseStaging', 'gatehousestaging.local'],
     ['team_a--Billing', 'team-a--billing.local'],
     ['-', 'gatehouse.local'],
-  ])('is named after the stack %s: %s, so that a second copy of the stack never shares the first one\'s', (stackName, expected) => {
+  ])("is named after the stack %s: %s, so that a second copy of the stack never shares the first one's", (stackName, expected) => {
     expect(defaultNamespaceName(stackName)).toBe(expected);
   });
 
@@ -78,7 +78,12 @@ describe('an existing namespace', () => {
     expect(registry.namespaceName).toBe('corp.local');
     expect(registry.namespace.namespaceId).toBe('ns-0123456789abcdef');
     expect(statementsOf(template)).toEqual([
-      { Effect: 'Allow', Action: 'servicediscovery:DiscoverInstances', Resource: '*', Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'corp.local' } } },
+      {
+        Effect: 'Allow',
+        Action: 'servicediscovery:DiscoverInstances',
+        Resource: '*',
+        Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'corp.local' } },
+      },
     ]);
   });
 });
@@ -100,7 +105,9 @@ describe('grantDiscoverInstances', () => {
       {
         id: 'AwsSolutions-IAM5[Resource::*]',
         path: 'Stack/Role',
-        reason: expect.stringMatching(/DiscoverInstances supports no resource-level permissions .*NamespaceName condition limits it to the stack.local namespace/),
+        reason: expect.stringMatching(
+          /DiscoverInstances supports no resource-level permissions .*NamespaceName condition limits it to the stack.local namespace/,
+        ),
       },
     ]);
   });
@@ -142,14 +149,30 @@ describe('grantDiscoverInstances', () => {
 
 describe('validation at synth', () => {
   const existing = (scope: Stack) =>
-    servicediscovery.PrivateDnsNamespace.fromPrivateDnsNamespaceAttributes(scope, 'Existing', { namespaceName: 'corp.local', namespaceId: 'ns-1', namespaceArn: 'arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1' });
+    servicediscovery.PrivateDnsNamespace.fromPrivateDnsNamespaceAttributes(scope, 'Existing', {
+      namespaceName: 'corp.local',
+      namespaceId: 'ns-1',
+      namespaceArn: 'arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-1',
+    });
 
   it.each<[string, (vpc: ec2.IVpc, stack: Stack) => ServiceRegistryProps, RegExp]>([
     ['neither a VPC nor a namespace', () => ({}), /vpc is required to make a namespace; or pass an existing one as namespace/],
     ['a namespace and a VPC', (vpc, stack) => ({ vpc, namespace: existing(stack) }), /vpc applies only to a namespace this registry makes/],
-    ['a namespace and a name', (_vpc, stack) => ({ namespaceName: 'other.local', namespace: existing(stack) }), /namespaceName applies only to a namespace this registry makes/],
-    ['a namespace and a description', (_vpc, stack) => ({ description: 'x', namespace: existing(stack) }), /description applies only to a namespace this registry makes/],
-    ['upper-case letters', (vpc) => ({ vpc, namespaceName: 'Gatehouse.local' }), /namespaceName must be a DNS name of two or more lower-case labels .* got "Gatehouse.local"/],
+    [
+      'a namespace and a name',
+      (_vpc, stack) => ({ namespaceName: 'other.local', namespace: existing(stack) }),
+      /namespaceName applies only to a namespace this registry makes/,
+    ],
+    [
+      'a namespace and a description',
+      (_vpc, stack) => ({ description: 'x', namespace: existing(stack) }),
+      /description applies only to a namespace this registry makes/,
+    ],
+    [
+      'upper-case letters',
+      (vpc) => ({ vpc, namespaceName: 'Gatehouse.local' }),
+      /namespaceName must be a DNS name of two or more lower-case labels .* got "Gatehouse.local"/,
+    ],
     ['a single label', (vpc) => ({ vpc, namespaceName: 'local' }), /namespaceName must be a DNS name of two or more lower-case labels .* got "local"/],
     ['an empty label', (vpc) => ({ vpc, namespaceName: 'a..local' }), /namespaceName must be a DNS name .* got "a..local"/],
     ['a leading hyphen', (vpc) => ({ vpc, namespaceName: '-shop.local' }), /namespaceName must be a DNS name .* got "-shop.local"/],

@@ -60,7 +60,11 @@ describe('validateRoutes rejects', () => {
     ['a scope with a space', [route({ scopes: ['a b'] })], /scope "a b" is not a valid OAuth scope/],
     ['a scope with a quote', [route({ scopes: ['a"b'] })], /is not a valid OAuth scope/],
     ['a negative rate', [route({ throttle: { rateLimit: -1, burstLimit: 10 } })], /throttle.rateLimit must be a number of requests per second >= 0, got -1/],
-    ['a rate without burst', [route({ throttle: { rateLimit: 10 } as RouteSpec['throttle'] })], /throttle.burstLimit must be a whole number of requests >= 0, got undefined/],
+    [
+      'a rate without burst',
+      [route({ throttle: { rateLimit: 10 } as RouteSpec['throttle'] })],
+      /throttle.burstLimit must be a whole number of requests >= 0, got undefined/,
+    ],
     ['a duplicate route', [route(), route({ service: 'other' })], /GET \/things duplicates GET \/things/],
     ['a duplicate under another parameter name', [route({ path: '/a/{id}' }), route({ path: '/a/{key}' })], /GET \/a\/\{key\} duplicates GET \/a\/\{id\}/],
     [

@@ -31,7 +31,14 @@ function build(props: Partial<MicroserviceProps> | ((stack: Stack) => Partial<Mi
   const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'Alb', { vpc, internetFacing: false });
   const listener = loadBalancer.addListener('Listener', { port: 80, open: false, defaultAction: elbv2.ListenerAction.fixedResponse(404) });
   const registry = new ServiceRegistry(stack, 'Registry', { vpc });
-  const service = new Microservice(stack, 'Billing', { serviceName: 'billing', cluster, registry, listener, listenerPriority: 30, ...(typeof props === 'function' ? props(stack) : props) });
+  const service = new Microservice(stack, 'Billing', {
+    serviceName: 'billing',
+    cluster,
+    registry,
+    listener,
+    listenerPriority: 30,
+    ...(typeof props === 'function' ? props(stack) : props),
+  });
   return { app, stack, service };
 }
 
@@ -65,7 +72,9 @@ describe('a service from a registry image', () => {
     template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: 'billing' });
     template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
       Priority: 30,
-      Conditions: Match.arrayWith([Match.objectLike({ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-gatehouse-service', Values: ['billing'] } })]),
+      Conditions: Match.arrayWith([
+        Match.objectLike({ Field: 'http-header', HttpHeaderConfig: { HttpHeaderName: 'x-gatehouse-service', Values: ['billing'] } }),
+      ]),
     });
   });
 
@@ -106,8 +115,16 @@ describe('a service from an ECR repository', () => {
 describe('validation at synth', () => {
   it.each<[string, Partial<MicroserviceProps>, RegExp]>([
     ['neither entry nor image', {}, /exactly one of entry and image must be given for service billing, got neither/],
-    ['both entry and image', { entry: SERVICE_ENTRIES.product, image: ecs.ContainerImage.fromRegistry(BILLING_IMAGE) }, /exactly one of entry and image must be given for service billing, got both/],
-    ['a base image with an image', { image: ecs.ContainerImage.fromRegistry(BILLING_IMAGE), nodeImage: 'node:24' }, /nodeImage applies to an entry only: the image of service billing brings its own base/],
+    [
+      'both entry and image',
+      { entry: SERVICE_ENTRIES.product, image: ecs.ContainerImage.fromRegistry(BILLING_IMAGE) },
+      /exactly one of entry and image must be given for service billing, got both/,
+    ],
+    [
+      'a base image with an image',
+      { image: ecs.ContainerImage.fromRegistry(BILLING_IMAGE), nodeImage: 'node:24' },
+      /nodeImage applies to an entry only: the image of service billing brings its own base/,
+    ],
   ])('rejects %s', (_name, props, message) => {
     expect(() => build(props)).toThrow(message);
   });

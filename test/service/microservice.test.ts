@@ -66,7 +66,13 @@ function build(options: { app?: App; product?: Partial<MicroserviceProps>; order
   const registry = new ServiceRegistry(stack, 'Registry', { vpc });
   const common = { cluster, registry, listener };
 
-  const product = new Microservice(stack, 'Product', { ...common, serviceName: SERVICES.product, entry: SERVICE_ENTRIES.product, listenerPriority: PRODUCT_PRIORITY, ...options.product });
+  const product = new Microservice(stack, 'Product', {
+    ...common,
+    serviceName: SERVICES.product,
+    entry: SERVICE_ENTRIES.product,
+    listenerPriority: PRODUCT_PRIORITY,
+    ...options.product,
+  });
   product.useTable(SERVICE_ENV.productsTable, tables.products, 'readWrite');
   let order: Microservice | undefined;
   if (options.order !== false) {
@@ -274,7 +280,10 @@ describe('the product and order services', () => {
   });
 
   it("puts each service behind a rule of its own on the ALB's listener, matching the gateway's service header, forwarding to IP targets checked on HTTP /health", () => {
-    for (const [service, priority] of [[product, PRODUCT_PRIORITY], [order, ORDER_PRIORITY]] as const) {
+    for (const [service, priority] of [
+      [product, PRODUCT_PRIORITY],
+      [order, ORDER_PRIORITY],
+    ] as const) {
       expect(of(service.listenerRule)).toEqual({
         ListenerArn: { Ref: logicalIdOf(stack, listener) },
         Priority: priority,
@@ -294,7 +303,9 @@ describe('the product and order services', () => {
         // Shorter than the 25 s the service drains for after SIGTERM (stopTimeout 30 s less 5).
         TargetGroupAttributes: expect.arrayContaining([{ Key: 'deregistration_delay.timeout_seconds', Value: '15' }]),
       });
-      expect(of(service.service).LoadBalancers).toEqual([{ ContainerName: service.serviceName, ContainerPort: 8080, TargetGroupArn: { Ref: logicalIdOf(stack, service.targetGroup) } }]);
+      expect(of(service.service).LoadBalancers).toEqual([
+        { ContainerName: service.serviceName, ContainerPort: 8080, TargetGroupArn: { Ref: logicalIdOf(stack, service.targetGroup) } },
+      ]);
       expect(service.listenerPriority).toBe(priority);
       expect(service.containerPort).toBe(8080);
     }
@@ -306,7 +317,8 @@ describe('the product and order services', () => {
     const routes = built.vpc.privateSubnets.map((subnet) => stack.getLogicalId((subnet as ec2.PrivateSubnet).node.findChild('DefaultRoute') as CfnElement));
     expect(routes).toHaveLength(2);
     for (const service of [product, order]) {
-      const dependsOn = (template.toJSON() as { Resources: Record<string, { DependsOn?: string[] }> }).Resources[logicalIdOf(stack, service.service)].DependsOn ?? [];
+      const dependsOn =
+        (template.toJSON() as { Resources: Record<string, { DependsOn?: string[] }> }).Resources[logicalIdOf(stack, service.service)].DependsOn ?? [];
       expect(dependsOn).toEqual(expect.arrayContaining(routes));
     }
   });
@@ -412,7 +424,9 @@ describe('the product and order services', () => {
     expect(ingressOf(order)).toEqual([rule(nlbGroup)]);
     for (const service of [product, order]) {
       expect(of(service.securityGroup).SecurityGroupIngress).toBeUndefined();
-      expect(of(service.securityGroup).SecurityGroupEgress).toEqual([{ CidrIp: '0.0.0.0/0', Description: 'HTTPS to AWS APIs', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' }]);
+      expect(of(service.securityGroup).SecurityGroupEgress).toEqual([
+        { CidrIp: '0.0.0.0/0', Description: 'HTTPS to AWS APIs', FromPort: 443, ToPort: 443, IpProtocol: 'tcp' },
+      ]);
     }
     template.hasResourceProperties('AWS::EC2::SecurityGroupEgress', {
       GroupId: { 'Fn::GetAtt': [logicalIdOf(stack, order.securityGroup), 'GroupId'] },
@@ -466,13 +480,21 @@ describe('overrides', () => {
         DesiredCount: 3,
         HealthCheckGracePeriodSeconds: 120,
         ServiceRegistries: [expect.objectContaining({ ContainerPort: 9090 })],
-        NetworkConfiguration: { AwsvpcConfiguration: { AssignPublicIp: 'DISABLED', Subnets: vpc.publicSubnets.map((subnet) => ({ Ref: logicalIdOf(stack, subnet) })) } },
+        NetworkConfiguration: {
+          AwsvpcConfiguration: { AssignPublicIp: 'DISABLED', Subnets: vpc.publicSubnets.map((subnet) => ({ Ref: logicalIdOf(stack, subnet) })) },
+        },
       });
       expect(of(product.targetGroup)).toMatchObject({ Port: 9090 });
       expect(of(product.logGroup)).toEqual({ RetentionInDays: 7 });
       template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 3, MaxCapacity: 10 });
-      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 45 }) });
-      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: { 'Fn::GetAtt': [logicalIdOf(stack, product.securityGroup), 'GroupId'] }, FromPort: 9090, ToPort: 9090 });
+      template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+        TargetTrackingScalingPolicyConfiguration: Match.objectLike({ TargetValue: 45 }),
+      });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        GroupId: { 'Fn::GetAtt': [logicalIdOf(stack, product.securityGroup), 'GroupId'] },
+        FromPort: 9090,
+        ToPort: 9090,
+      });
 
       // A stack that is not being bundled (cdk deploy OtherStack, this test) gets no esbuild run: only the Dockerfile.
       const { directory } = imageContext(outdir, product);
@@ -541,15 +563,35 @@ describe('useTable', () => {
     });
     product.useTable('AUDIT_TABLE', encrypted, 'read');
     const statements = policyStatementsOf(Template.fromStack(stack), stack, product.taskRole);
-    expect(statements).toContainEqual({ Effect: 'Allow', Action: ['kms:Decrypt', 'kms:DescribeKey'], Resource: { 'Fn::GetAtt': [logicalIdOf(stack, key), 'Arn'] } });
+    expect(statements).toContainEqual({
+      Effect: 'Allow',
+      Action: ['kms:Decrypt', 'kms:DescribeKey'],
+      Resource: { 'Fn::GetAtt': [logicalIdOf(stack, key), 'Arn'] },
+    });
   });
 
   it.each<[string, (service: Microservice, tables: ReturnType<typeof build>['tables']) => void, RegExp]>([
-    ['a variable set to another table', (service, tables) => service.useTable(SERVICE_ENV.productsTable, tables.orders, 'read'), /PRODUCTS_TABLE is already set for product; one variable, one value/],
+    [
+      'a variable set to another table',
+      (service, tables) => service.useTable(SERVICE_ENV.productsTable, tables.orders, 'read'),
+      /PRODUCTS_TABLE is already set for product; one variable, one value/,
+    ],
     ['a variable the construct owns', (service, tables) => service.useTable('PORT', tables.orders, 'read'), /PORT is already set for product/],
-    ['a variable name that is none', (service, tables) => service.useTable('orders-table', tables.orders, 'read'), /environment variable names are letters, digits and _, .* got "orders-table"/],
-    ['an index name that is none', (service, tables) => service.useTable('ORDERS_TABLE', tables.orders, 'read', { indexes: ['by customer'] }), /indexes\[0\] must be a DynamoDB index name .* got "by customer"/],
-    ['an index twice', (service, tables) => service.useTable('ORDERS_TABLE', tables.orders, 'read', { indexes: ['byCustomer', 'byCustomer'] }), /indexes\[1\]: byCustomer is listed twice/],
+    [
+      'a variable name that is none',
+      (service, tables) => service.useTable('orders-table', tables.orders, 'read'),
+      /environment variable names are letters, digits and _, .* got "orders-table"/,
+    ],
+    [
+      'an index name that is none',
+      (service, tables) => service.useTable('ORDERS_TABLE', tables.orders, 'read', { indexes: ['by customer'] }),
+      /indexes\[0\] must be a DynamoDB index name .* got "by customer"/,
+    ],
+    [
+      'an index twice',
+      (service, tables) => service.useTable('ORDERS_TABLE', tables.orders, 'read', { indexes: ['byCustomer', 'byCustomer'] }),
+      /indexes\[1\]: byCustomer is listed twice/,
+    ],
   ])('rejects %s', (_name, use, message) => {
     const { product, tables } = build({ order: false });
     expect(() => use(product, tables)).toThrow(message);
@@ -559,7 +601,14 @@ describe('useTable', () => {
 describe('useServiceDiscovery and allowFrom', () => {
   it('name another variable for the target when asked, keep one DISCOVERY_NAMESPACE, and reject discovering oneself', () => {
     const { stack, cluster, registry, listener, product, order } = build();
-    const inventory = new Microservice(stack, 'Inventory', { serviceName: 'inventory', entry: SERVICE_ENTRIES.product, cluster, registry, listener, listenerPriority: 30 });
+    const inventory = new Microservice(stack, 'Inventory', {
+      serviceName: 'inventory',
+      entry: SERVICE_ENTRIES.product,
+      cluster,
+      registry,
+      listener,
+      listenerPriority: 30,
+    });
     defined(order).useServiceDiscovery(inventory, { serviceNameEnvVar: 'INVENTORY_SERVICE_NAME' });
     const template = Template.fromStack(stack);
     const [container] = propertiesOf(template, stack, defined(order).taskDefinition).ContainerDefinitions as Properties[];
@@ -586,16 +635,32 @@ describe('validation at synth', () => {
     ['a CPU size Fargate lacks', { cpu: 300 }, /cpu must be one of 256, 512, 1024, 2048, 4096, 8192, 16384 \(Fargate CPU units\), got 300/],
     ['too much memory for 0.25 vCPU', { memoryLimitMiB: 4096 }, /memoryLimitMiB 4096 is not a Fargate size for cpu 256: it must be 512, 1024 or 2048/],
     ['1.5 GiB with 0.25 vCPU', { memoryLimitMiB: 1536 }, /memoryLimitMiB 1536 is not a Fargate size for cpu 256/],
-    ['too little memory for 1 vCPU', { cpu: 1024, memoryLimitMiB: 1024 }, /memoryLimitMiB 1024 is not a Fargate size for cpu 1024: it must be from 2048 to 8192 in steps of 1024/],
+    [
+      'too little memory for 1 vCPU',
+      { cpu: 1024, memoryLimitMiB: 1024 },
+      /memoryLimitMiB 1024 is not a Fargate size for cpu 1024: it must be from 2048 to 8192 in steps of 1024/,
+    ],
     ['a CPU target of 0 %', { targetCpuUtilizationPercent: 0 }, /targetCpuUtilizationPercent must be more than 0 and at most 100, got 0/],
     ['a CPU target over 100 %', { targetCpuUtilizationPercent: 150 }, /targetCpuUtilizationPercent must be more than 0 and at most 100, got 150/],
-    ["a stop timeout over Fargate's 120 s", { stopTimeout: Duration.minutes(3) }, /stopTimeout must be whole seconds from 10 to 120 \(Fargate's maximum\), got 180/],
+    [
+      "a stop timeout over Fargate's 120 s",
+      { stopTimeout: Duration.minutes(3) },
+      /stopTimeout must be whole seconds from 10 to 120 \(Fargate's maximum\), got 180/,
+    ],
     ['a stop timeout too short to drain', { stopTimeout: Duration.seconds(5) }, /stopTimeout must be whole seconds from 10 to 120 .* got 5/],
     ['an entry that does not exist', { entry: '/no/such/server.ts' }, /entry must be an existing file \(a service's server.ts\), got "\/no\/such\/server.ts"/],
     ['a service name that is no DNS label', { serviceName: 'Product_Service' }, /serviceName must be a DNS label .* got "Product_Service"/],
     ['a base image reference with a line break', { nodeImage: 'node:24\nUSER root' }, /nodeImage must be an image reference without spaces or line breaks/],
-    ['an environment that sets PORT', { environment: { PORT: '80' } }, /environment must not set PORT: the construct sets it from containerPort and stopTimeout/],
-    ["the order service's rule priority", { listenerPriority: ORDER_PRIORITY }, /listenerPriority 20 is already taken on this listener by Stack\/Order; each service needs a rule priority of its own/],
+    [
+      'an environment that sets PORT',
+      { environment: { PORT: '80' } },
+      /environment must not set PORT: the construct sets it from containerPort and stopTimeout/,
+    ],
+    [
+      "the order service's rule priority",
+      { listenerPriority: ORDER_PRIORITY },
+      /listenerPriority 20 is already taken on this listener by Stack\/Order; each service needs a rule priority of its own/,
+    ],
   ])('rejects %s', (_name, props, message) => {
     expect(() => {
       // The order service is built first here, so that the product service is the one that collides.
@@ -624,10 +689,22 @@ describe('cdk-nag AwsSolutions', () => {
       expect(findings.length).toBeGreaterThan(0);
       // Exactly these, each with its reason: a new finding must be fixed or acknowledged on purpose.
       expect([...acknowledgements(product), ...acknowledgements(defined(order))].sort(byPath)).toEqual([
-        { id: 'AwsSolutions-IAM5[Resource::*]', path: 'Stack/Order/ExecutionRole', reason: expect.stringContaining('ecr:GetAuthorizationToken supports no resource-level permissions') },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          path: 'Stack/Order/ExecutionRole',
+          reason: expect.stringContaining('ecr:GetAuthorizationToken supports no resource-level permissions'),
+        },
         { id: 'AwsSolutions-ECS2', path: 'Stack/Order/TaskDefinition', reason: expect.stringContaining('configuration only') },
-        { id: 'AwsSolutions-IAM5[Resource::*]', path: 'Stack/Order/TaskRole', reason: expect.stringContaining('servicediscovery:DiscoverInstances supports no resource-level permissions') },
-        { id: 'AwsSolutions-IAM5[Resource::*]', path: 'Stack/Product/ExecutionRole', reason: expect.stringContaining('ecr:GetAuthorizationToken supports no resource-level permissions') },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          path: 'Stack/Order/TaskRole',
+          reason: expect.stringContaining('servicediscovery:DiscoverInstances supports no resource-level permissions'),
+        },
+        {
+          id: 'AwsSolutions-IAM5[Resource::*]',
+          path: 'Stack/Product/ExecutionRole',
+          reason: expect.stringContaining('ecr:GetAuthorizationToken supports no resource-level permissions'),
+        },
         { id: 'AwsSolutions-ECS2', path: 'Stack/Product/TaskDefinition', reason: expect.stringContaining('configuration only') },
       ]);
     } finally {

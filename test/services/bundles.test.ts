@@ -21,9 +21,7 @@ beforeAll(async () => {
   const [productFile, orderFile] = await Promise.all([bundle('product'), bundle('order')]);
   files = { product: productFile, order: orderFile };
   [data, cloudMap] = await Promise.all([startDynamo(), startRegistry()]);
-  await data.dynamo.ensureTables(
-    [PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ definition, name: data.tableName(definition.id) })),
-  );
+  await data.dynamo.ensureTables([PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ definition, name: data.tableName(definition.id) })));
 });
 afterAll(async () => {
   for (const service of running) if (service.child.exitCode === null) service.child.kill('SIGKILL');
@@ -64,7 +62,9 @@ it('an order placed with the order process reserves stock in the product process
     body: { items: [{ productId: created.body.id, quantity: 2 }] },
   });
   expect(placed).toMatchObject({ status: 201, body: { customerId: 'dana', total: { amount: 9000, currency: 'GBP' } } });
-  expect(await request(`${product.url}/products/${String(created.body.id)}`, { headers: asUser('admin', SCOPES.productsRead) })).toMatchObject({ body: { stock: 1 } });
+  expect(await request(`${product.url}/products/${String(created.body.id)}`, { headers: asUser('admin', SCOPES.productsRead) })).toMatchObject({
+    body: { stock: 1 },
+  });
   expect(await request(`${order.url}/ready`)).toMatchObject({ status: 200 });
   expect(await request(`${order.url}/internal/discovery-stats`)).toMatchObject({ status: 200, body: { discoveryCalls: 1, failures: 0 } });
 
@@ -77,7 +77,7 @@ it('a process without its configuration exits at once, naming the variable', asy
   await expect(startProcess(files.product, {})).rejects.toThrow(/environment variable PRODUCTS_TABLE must be set/);
   await expect(startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o' })).rejects.toThrow(/DISCOVERY_NAMESPACE must be set/);
   // A lease no longer than the request's budget would let a live request lose its order to a retry.
-  await expect(startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o', [SERVICE_ENV.requestDeadlineMs]: '8000', [SERVICE_ENV.orderLeaseMs]: '5000' })).rejects.toThrow(
-    /ORDER_LEASE_MS \(5000\) must be longer than REQUEST_DEADLINE_MS \(8000\)/,
-  );
+  await expect(
+    startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o', [SERVICE_ENV.requestDeadlineMs]: '8000', [SERVICE_ENV.orderLeaseMs]: '5000' }),
+  ).rejects.toThrow(/ORDER_LEASE_MS \(5000\) must be longer than REQUEST_DEADLINE_MS \(8000\)/);
 });

@@ -7,7 +7,10 @@ import type { ServiceInstance } from '../../services/order/discovery';
 
 /** A Cloud Map stand-in: answers with `instances`, or throws `failWith`; counts and checks requests. */
 class ScriptedCloudMap {
-  instances: { id: string; port: number }[] = [{ id: 'a', port: 1001 }, { id: 'b', port: 1002 }];
+  instances: { id: string; port: number }[] = [
+    { id: 'a', port: 1001 },
+    { id: 'b', port: 1002 },
+  ];
   failWith?: Error;
   calls = 0;
   delayMs = 0;
@@ -19,7 +22,10 @@ class ScriptedCloudMap {
     if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
     if (this.failWith) throw this.failWith;
     return {
-      Instances: this.instances.map((instance) => ({ InstanceId: instance.id, Attributes: { AWS_INSTANCE_IPV4: '127.0.0.1', AWS_INSTANCE_PORT: String(instance.port) } })),
+      Instances: this.instances.map((instance) => ({
+        InstanceId: instance.id,
+        Attributes: { AWS_INSTANCE_IPV4: '127.0.0.1', AWS_INSTANCE_PORT: String(instance.port) },
+      })),
     };
   }) as Pick<ServiceDiscoveryClient, 'send'>['send'];
 }
@@ -32,7 +38,10 @@ it('maps instances to URLs and serves them from the cache until the TTL passes',
   const cloudMap = new ScriptedCloudMap();
   const clock = { now: 0 };
   const products = directory(cloudMap, clock);
-  expect(await products.instances()).toEqual([{ id: 'a', url: 'http://127.0.0.1:1001' }, { id: 'b', url: 'http://127.0.0.1:1002' }]);
+  expect(await products.instances()).toEqual([
+    { id: 'a', url: 'http://127.0.0.1:1001' },
+    { id: 'b', url: 'http://127.0.0.1:1002' },
+  ]);
   clock.now = 4_999;
   await products.instances();
   expect(cloudMap.calls).toBe(1);
@@ -77,7 +86,11 @@ it('fails with DEPENDENCY_UNAVAILABLE when Cloud Map fails and nothing is cached
 it('takes instances in turn', async () => {
   const products = directory(new ScriptedCloudMap(), { now: 0 });
   const used: string[] = [];
-  for (let index = 0; index < 4; index += 1) await products.withFailover(async (instance) => used.push(instance.id), () => undefined);
+  for (let index = 0; index < 4; index += 1)
+    await products.withFailover(
+      async (instance) => used.push(instance.id),
+      () => undefined,
+    );
   expect(used).toEqual(['b', 'a', 'b', 'a']);
 });
 
@@ -101,19 +114,39 @@ it('retries an unreachable instance once on another, and forgets it until the ne
 
 it('gives up with DEPENDENCY_UNAVAILABLE after the retry, and passes other errors through untouched', async () => {
   const products = directory(new ScriptedCloudMap(), { now: 0 });
-  await expect(products.withFailover(async () => Promise.reject(new Error('down')), () => 'gone')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(
+    products.withFailover(
+      async () => Promise.reject(new Error('down')),
+      () => 'gone',
+    ),
+  ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   const refused = new ServiceError('INSUFFICIENT_STOCK', 'no');
-  await expect(directory(new ScriptedCloudMap(), { now: 0 }).withFailover(async () => Promise.reject(refused), () => undefined)).rejects.toBe(refused);
+  await expect(
+    directory(new ScriptedCloudMap(), { now: 0 }).withFailover(
+      async () => Promise.reject(refused),
+      () => undefined,
+    ),
+  ).rejects.toBe(refused);
 });
 
 it('keeps an instance that was only slow, and asks Cloud Map again at once when every instance is gone', async () => {
   const cloudMap = new ScriptedCloudMap();
   const products = directory(cloudMap, { now: 0 });
-  await expect(products.withFailover(async () => Promise.reject(new Error('timeout')), () => 'slow')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(
+    products.withFailover(
+      async () => Promise.reject(new Error('timeout')),
+      () => 'slow',
+    ),
+  ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   expect((await products.instances()).map((instance) => instance.id)).toEqual(['a', 'b']);
   expect(cloudMap.calls).toBe(1);
 
-  await expect(products.withFailover(async () => Promise.reject(new Error('refused')), () => 'gone')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(
+    products.withFailover(
+      async () => Promise.reject(new Error('refused')),
+      () => 'gone',
+    ),
+  ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   expect((await products.instances()).map((instance) => instance.id)).toEqual(['a', 'b']);
   expect(cloudMap.calls).toBe(2);
 });
@@ -121,7 +154,12 @@ it('keeps an instance that was only slow, and asks Cloud Map again at once when 
 it('answers DEPENDENCY_UNAVAILABLE when Cloud Map knows no healthy instance', async () => {
   const cloudMap = new ScriptedCloudMap();
   cloudMap.instances = [];
-  await expect(directory(cloudMap, { now: 0 }).withFailover(async () => 'x', () => undefined)).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(
+    directory(cloudMap, { now: 0 }).withFailover(
+      async () => 'x',
+      () => undefined,
+    ),
+  ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
 });
 
 it('once every instance is gone, a failed Cloud Map call does not leave it serving the empty list during the back-off', async () => {
@@ -129,7 +167,12 @@ it('once every instance is gone, a failed Cloud Map call does not leave it servi
   cloudMap.instances = [{ id: 'only', port: 1001 }];
   const clock = { now: 0 };
   const products = directory(cloudMap, clock);
-  await expect(products.withFailover(async () => Promise.reject(new Error('reset')), () => 'gone')).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
+  await expect(
+    products.withFailover(
+      async () => Promise.reject(new Error('reset')),
+      () => 'gone',
+    ),
+  ).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   cloudMap.failWith = new RequestLimitExceeded({ message: 'slow down', $metadata: {} });
   await expect(products.instances()).rejects.toMatchObject({ code: 'DEPENDENCY_UNAVAILABLE' });
   // Still inside the back-off after that failure, but Cloud Map answers again: ask it.
@@ -140,10 +183,20 @@ it('once every instance is gone, a failed Cloud Map call does not leave it servi
 it('serves the last answer when Cloud Map stalls, after waiting only briefly for the refresh', async () => {
   const cloudMap = new ScriptedCloudMap();
   const clock = { now: 0 };
-  const products = new InstanceDirectory({ client: cloudMap, namespace: 'gatehouse.local', service: 'product', ttlMs: 1_000, staleWaitMs: 10, now: () => clock.now });
+  const products = new InstanceDirectory({
+    client: cloudMap,
+    namespace: 'gatehouse.local',
+    service: 'product',
+    ttlMs: 1_000,
+    staleWaitMs: 10,
+    now: () => clock.now,
+  });
   const first = await products.instances();
   let stalled = (): void => undefined;
-  cloudMap.send = (() => new Promise<unknown>((resolve) => (stalled = () => resolve({ Instances: [] })))) as unknown as Pick<ServiceDiscoveryClient, 'send'>['send'];
+  cloudMap.send = (() => new Promise<unknown>((resolve) => (stalled = () => resolve({ Instances: [] })))) as unknown as Pick<
+    ServiceDiscoveryClient,
+    'send'
+  >['send'];
   clock.now = 1_001;
   expect(await products.instances()).toEqual(first);
   expect(products.stats.staleServed).toBe(1);

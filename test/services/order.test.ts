@@ -46,7 +46,12 @@ async function orderCount(user = alice): Promise<number> {
 describe('placing an order', () => {
   it('reserves the stock and answers 201 with the order, its prices and total', async () => {
     const [a, b] = [await product(10, 1250), await product(10, 99)];
-    const response = await place({ items: [{ productId: a, quantity: 2 }, { productId: b, quantity: 3 }] });
+    const response = await place({
+      items: [
+        { productId: a, quantity: 2 },
+        { productId: b, quantity: 3 },
+      ],
+    });
     expect(response.status).toBe(201);
     expect(response.body).toEqual({
       id: expect.any(String),
@@ -121,7 +126,9 @@ describe('placing an order', () => {
     const responses = await Promise.all(Array.from({ length: 200 }, () => place({ items: [{ productId: a, quantity: 1 }] })));
     const statuses = responses.map((response) => response.status);
     expect(statuses.filter((status) => status === 201)).toHaveLength(50);
-    const refusals = responses.filter((response) => response.status !== 201).map((response) => `${response.status} ${(response.body as { error: { code: string } }).error.code}`);
+    const refusals = responses
+      .filter((response) => response.status !== 201)
+      .map((response) => `${response.status} ${(response.body as { error: { code: string } }).error.code}`);
     expect(refusals.filter((outcome) => outcome !== '409 INSUFFICIENT_STOCK' && outcome !== '503 PRODUCT_BUSY')).toEqual([]);
     expect(await stockOf(a)).toBe(0);
   }, 60_000);
@@ -136,14 +143,42 @@ describe('a bad order gets a 4xx with a clear message and changes nothing', () =
   it.each<[string, unknown, number, string, RegExp]>([
     ['no items field', {}, 400, 'VALIDATION_FAILED', /body must have required property 'items'/],
     ['no items', { items: [] }, 400, 'VALIDATION_FAILED', /body\/items must NOT have fewer than 1 items/],
-    ['51 items', { items: Array.from({ length: 51 }, (_, index) => ({ productId: `p${index}`, quantity: 1 })) }, 400, 'VALIDATION_FAILED', /body\/items must NOT have more than 50 items/],
+    [
+      '51 items',
+      { items: Array.from({ length: 51 }, (_, index) => ({ productId: `p${index}`, quantity: 1 })) },
+      400,
+      'VALIDATION_FAILED',
+      /body\/items must NOT have more than 50 items/,
+    ],
     ['a zero quantity', { items: [{ productId: 'A', quantity: 0 }] }, 400, 'VALIDATION_FAILED', /body\/items\/0\/quantity must be >= 1/],
     ['a negative quantity', { items: [{ productId: 'A', quantity: -2 }] }, 400, 'VALIDATION_FAILED', /body\/items\/0\/quantity must be >= 1/],
     ['a quantity over 100', { items: [{ productId: 'A', quantity: 101 }] }, 400, 'VALIDATION_FAILED', /body\/items\/0\/quantity must be <= 100/],
     ['a quantity of the wrong type', { items: [{ productId: 'A', quantity: '2' }] }, 400, 'VALIDATION_FAILED', /body\/items\/0\/quantity must be integer/],
     ['a missing product id', { items: [{ quantity: 1 }] }, 400, 'VALIDATION_FAILED', /body\/items\/0 must have required property 'productId'/],
-    ['the same product twice', { items: [{ productId: 'A', quantity: 1 }, { productId: 'A', quantity: 1 }] }, 400, 'VALIDATION_FAILED', /body\/items\/1\/productId repeats/],
-    ['an unknown product', { items: [{ productId: 'A', quantity: 1 }, { productId: 'no-such-product', quantity: 1 }] }, 422, 'UNKNOWN_PRODUCT', /no-such-product does not exist/],
+    [
+      'the same product twice',
+      {
+        items: [
+          { productId: 'A', quantity: 1 },
+          { productId: 'A', quantity: 1 },
+        ],
+      },
+      400,
+      'VALIDATION_FAILED',
+      /body\/items\/1\/productId repeats/,
+    ],
+    [
+      'an unknown product',
+      {
+        items: [
+          { productId: 'A', quantity: 1 },
+          { productId: 'no-such-product', quantity: 1 },
+        ],
+      },
+      422,
+      'UNKNOWN_PRODUCT',
+      /no-such-product does not exist/,
+    ],
     ['more than the stock', { items: [{ productId: 'A', quantity: 6 }] }, 409, 'INSUFFICIENT_STOCK', /has 5 in stock, 6 requested/],
   ])('%s', async (_name, body, status, code, message) => {
     const withProduct = JSON.parse(JSON.stringify(body).replaceAll('"A"', JSON.stringify(a))) as unknown;
@@ -157,7 +192,12 @@ describe('a bad order gets a 4xx with a clear message and changes nothing', () =
 
   it('products in different currencies: 422, stock given back', async () => {
     const [euro, dollar] = [await product(5, 100, 'EUR'), await product(5, 100, 'USD')];
-    const response = await place({ items: [{ productId: euro, quantity: 1 }, { productId: dollar, quantity: 1 }] });
+    const response = await place({
+      items: [
+        { productId: euro, quantity: 1 },
+        { productId: dollar, quantity: 1 },
+      ],
+    });
     expect(response).toMatchObject({ status: 422, body: { error: { code: 'MIXED_CURRENCIES' } } });
     expect([await stockOf(euro), await stockOf(dollar)]).toEqual([5, 5]);
   });
@@ -166,7 +206,10 @@ describe('a bad order gets a 4xx with a clear message and changes nothing', () =
     const noKey = await request(`${orders.url}/orders`, { method: 'POST', headers: alice, body: { items: [{ productId: a, quantity: 1 }] } });
     expect(noKey).toMatchObject({ status: 400, body: { error: { code: 'MISSING_IDEMPOTENCY_KEY' } } });
     expect(await place('{"items": [')).toMatchObject({ status: 400, body: { error: { code: 'MALFORMED_JSON' } } });
-    expect(await place({ items: [{ productId: 'x'.repeat(70_000), quantity: 1 }] })).toMatchObject({ status: 413, body: { error: { code: 'PAYLOAD_TOO_LARGE' } } });
+    expect(await place({ items: [{ productId: 'x'.repeat(70_000), quantity: 1 }] })).toMatchObject({
+      status: 413,
+      body: { error: { code: 'PAYLOAD_TOO_LARGE' } },
+    });
     expect(await stockOf(a)).toBe(5);
   });
 
@@ -179,7 +222,7 @@ describe('a bad order gets a 4xx with a clear message and changes nothing', () =
 });
 
 describe('reading orders', () => {
-  it("gives an order to its owner only: anyone else gets 404, as for an order that does not exist", async () => {
+  it('gives an order to its owner only: anyone else gets 404, as for an order that does not exist', async () => {
     const a = await product(5);
     const placed = await place({ items: [{ productId: a, quantity: 1 }] });
     expect(await request(`${orders.url}/orders/${String(placed.body.id)}`, { headers: alice })).toMatchObject({ status: 200, body: placed.body });
@@ -200,7 +243,10 @@ describe('reading orders', () => {
     const seen: Order[] = [];
     let cursor: string | null = null;
     do {
-      const page: JsonResponse<{ items: Order[]; nextCursor: string | null }> = await request(`${orders.url}/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`, { headers: carol });
+      const page: JsonResponse<{ items: Order[]; nextCursor: string | null }> = await request(
+        `${orders.url}/orders?limit=2${cursor ? `&cursor=${cursor}` : ''}`,
+        { headers: carol },
+      );
       expect(page.status).toBe(200);
       seen.push(...page.body.items);
       cursor = page.body.nextCursor;
@@ -226,7 +272,11 @@ describe('discovery', () => {
     try {
       const a = await product(1_000);
       const headers = () => ({ ...alice, 'idempotency-key': freshKey() });
-      const responses = await Promise.all(Array.from({ length: 50 }, () => request(`${local.url}/orders`, { method: 'POST', headers: headers(), body: { items: [{ productId: a, quantity: 1 }] } })));
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, () =>
+          request(`${local.url}/orders`, { method: 'POST', headers: headers(), body: { items: [{ productId: a, quantity: 1 }] } }),
+        ),
+      );
       expect(responses.every((response) => response.status === 201)).toBe(true);
       expect(local.directory.stats.discoveryCalls).toBe(1);
       // 50 orders make 100 product calls; all but those that waited for the one call came from the cache.
@@ -245,7 +295,14 @@ describe('discovery', () => {
       await extra.close();
       const a = await product(100);
       const responses = [];
-      for (let index = 0; index < 6; index += 1) responses.push(await request(`${local.url}/orders`, { method: 'POST', headers: { ...alice, 'idempotency-key': freshKey() }, body: { items: [{ productId: a, quantity: 1 }] } }));
+      for (let index = 0; index < 6; index += 1)
+        responses.push(
+          await request(`${local.url}/orders`, {
+            method: 'POST',
+            headers: { ...alice, 'idempotency-key': freshKey() },
+            body: { items: [{ productId: a, quantity: 1 }] },
+          }),
+        );
       expect(responses.map((response) => response.status)).toEqual(Array(6).fill(201));
       expect(await stockOf(a)).toBe(94);
       expect((await local.directory.instances()).map((instance) => instance.id)).not.toContain('product-doomed');

@@ -56,7 +56,11 @@ describe('POST /products', () => {
     ['an unknown property', { ...widget, colour: 'red' }, /body must not have the property colour/],
   ])('400 for %s, naming the field, and nothing stored', async (_name, body, message) => {
     const before = await request<{ items: unknown[] }>(`${service.url}/products?limit=100`, { headers: reader });
-    const response = await request<{ error: { code: string; message: string; requestId: string } }>(`${service.url}/products`, { method: 'POST', headers: writer, body });
+    const response = await request<{ error: { code: string; message: string; requestId: string } }>(`${service.url}/products`, {
+      method: 'POST',
+      headers: writer,
+      body,
+    });
     expect(response.status).toBe(400);
     expect(response.body.error).toEqual({ code: 'VALIDATION_FAILED', message: expect.stringMatching(message), requestId: expect.any(String) });
     const after = await request<{ items: unknown[] }>(`${service.url}/products?limit=100`, { headers: reader });
@@ -90,7 +94,11 @@ describe('GET /products/{id} and PATCH /products/{id}', () => {
     const got = await request(`${service.url}/products/${String(created.id)}`, { headers: reader });
     expect(got).toMatchObject({ status: 200, body: created });
 
-    const patched = await request(`${service.url}/products/${String(created.id)}`, { method: 'PATCH', headers: writer, body: { stock: 3, price: { amount: 2500, currency: 'EUR' } } });
+    const patched = await request(`${service.url}/products/${String(created.id)}`, {
+      method: 'PATCH',
+      headers: writer,
+      body: { stock: 3, price: { amount: 2500, currency: 'EUR' } },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body).toEqual({ ...created, stock: 3, price: { amount: 2500, currency: 'EUR' }, updatedAt: expect.any(String) });
   });
@@ -103,7 +111,10 @@ describe('GET /products/{id} and PATCH /products/{id}', () => {
   it('400 for an empty patch', async () => {
     const created = await createProduct();
     const response = await request(`${service.url}/products/${String(created.id)}`, { method: 'PATCH', headers: writer, body: {} });
-    expect(response).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/body must NOT have fewer than 1 properties/) } } });
+    expect(response).toMatchObject({
+      status: 400,
+      body: { error: { code: 'VALIDATION_FAILED', message: expect.stringMatching(/body must NOT have fewer than 1 properties/) } },
+    });
   });
 });
 

@@ -20,37 +20,64 @@ async function product(stock: number, amount = 500): Promise<string> {
   return created.id;
 }
 const stockOf = async (id: string): Promise<number> => (await service.store.get(id)).stock;
-const reserve = (orderId: string, items: unknown, token = `token-${orderId}`) => request(`${service.url}/internal/reservations/${orderId}`, { method: 'PUT', body: { items, token } });
+const reserve = (orderId: string, items: unknown, token = `token-${orderId}`) =>
+  request(`${service.url}/internal/reservations/${orderId}`, { method: 'PUT', body: { items, token } });
 const release = (orderId: string, productIds: string[], token = `token-${orderId}`) =>
   request(`${service.url}/internal/reservations/${orderId}/release`, { method: 'POST', body: { productIds, token } });
 
 it('reserves every item with its unit price, and a retry for the same order takes nothing more', async () => {
   const [a, b] = [await product(10, 250), await product(5, 1000)];
-  const first = await reserve('order-1', [{ productId: a, quantity: 3 }, { productId: b, quantity: 5 }]);
-  expect(first).toMatchObject({ status: 200, body: { lines: [{ productId: a, quantity: 3, unitPrice: { amount: 250, currency: 'EUR' } }, { productId: b, quantity: 5, unitPrice: { amount: 1000, currency: 'EUR' } }] } });
-  const retry = await reserve('order-1', [{ productId: a, quantity: 3 }, { productId: b, quantity: 5 }]);
+  const first = await reserve('order-1', [
+    { productId: a, quantity: 3 },
+    { productId: b, quantity: 5 },
+  ]);
+  expect(first).toMatchObject({
+    status: 200,
+    body: {
+      lines: [
+        { productId: a, quantity: 3, unitPrice: { amount: 250, currency: 'EUR' } },
+        { productId: b, quantity: 5, unitPrice: { amount: 1000, currency: 'EUR' } },
+      ],
+    },
+  });
+  const retry = await reserve('order-1', [
+    { productId: a, quantity: 3 },
+    { productId: b, quantity: 5 },
+  ]);
   expect(retry.body).toEqual(first.body);
   expect([await stockOf(a), await stockOf(b)]).toEqual([7, 0]);
 });
 
 it('reserves none when one item is short, and says which', async () => {
   const [a, b] = [await product(10), await product(1)];
-  const response = await reserve('order-2', [{ productId: a, quantity: 4 }, { productId: b, quantity: 2 }]);
+  const response = await reserve('order-2', [
+    { productId: a, quantity: 4 },
+    { productId: b, quantity: 2 },
+  ]);
   expect(response).toMatchObject({ status: 409, body: { error: { code: 'INSUFFICIENT_STOCK', message: expect.stringContaining(b) } } });
   expect([await stockOf(a), await stockOf(b)]).toEqual([10, 1]);
 });
 
 it('reserves none when a product does not exist', async () => {
   const a = await product(10);
-  const response = await reserve('order-3', [{ productId: a, quantity: 1 }, { productId: 'ghost', quantity: 1 }]);
+  const response = await reserve('order-3', [
+    { productId: a, quantity: 1 },
+    { productId: 'ghost', quantity: 1 },
+  ]);
   expect(response).toMatchObject({ status: 404, body: { error: { code: 'PRODUCT_NOT_FOUND' } } });
   expect(await stockOf(a)).toBe(10);
 });
 
 it('refuses the same product twice in one reservation', async () => {
   const a = await product(10);
-  const response = await reserve('order-4', [{ productId: a, quantity: 1 }, { productId: a, quantity: 2 }]);
-  expect(response).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('items/1/productId repeats') } } });
+  const response = await reserve('order-4', [
+    { productId: a, quantity: 1 },
+    { productId: a, quantity: 2 },
+  ]);
+  expect(response).toMatchObject({
+    status: 400,
+    body: { error: { code: 'VALIDATION_FAILED', message: expect.stringContaining('items/1/productId repeats') } },
+  });
   expect(await stockOf(a)).toBe(10);
 });
 
@@ -110,7 +137,12 @@ it('200 concurrent reservations of one unit against a stock of 50: exactly 50 su
   const statuses = responses.map((response) => response.status);
   expect(statuses.filter((status) => status === 200)).toHaveLength(50);
   // The rest are refused at once: out of stock (409), or more at one product than it queues (503, retry).
-  expect(responses.filter((response) => response.status !== 200).map((response) => `${response.status} ${(response.body as { error: { code: string } }).error.code}`).filter((outcome) => outcome !== '409 INSUFFICIENT_STOCK' && outcome !== '503 PRODUCT_BUSY')).toEqual([]);
+  expect(
+    responses
+      .filter((response) => response.status !== 200)
+      .map((response) => `${response.status} ${(response.body as { error: { code: string } }).error.code}`)
+      .filter((outcome) => outcome !== '409 INSUFFICIENT_STOCK' && outcome !== '503 PRODUCT_BUSY'),
+  ).toEqual([]);
   expect(await stockOf(a)).toBe(0);
 }, 60_000);
 

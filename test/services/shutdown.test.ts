@@ -82,7 +82,11 @@ it('finishes every accepted request after SIGTERM, deregisters, and exits 0', as
 
   const writer = asUser('alice', SCOPES.productsWrite);
   const inFlight = Array.from({ length: 40 }, (_, index) =>
-    request(`${service!.url}/products`, { method: 'POST', headers: writer, body: { name: `drain-${index}`, price: { amount: 100, currency: 'EUR' }, stock: 1 } }),
+    request(`${service!.url}/products`, {
+      method: 'POST',
+      headers: writer,
+      body: { name: `drain-${index}`, price: { amount: 100, currency: 'EUR' }, stock: 1 },
+    }),
   );
   // Every request is accepted and waiting on the slowed DynamoDB when the signal comes.
   const callsBefore = dbCalls;
@@ -91,7 +95,7 @@ it('finishes every accepted request after SIGTERM, deregisters, and exits 0', as
 
   const responses = await Promise.all(inFlight);
   expect(responses.map((response) => response.status)).toEqual(Array(40).fill(201));
-  
+
   expect(await service.exited).toBe(0);
   expect(await discover()).toEqual([]);
 

@@ -51,7 +51,10 @@ export async function startDynamo(): Promise<{ dynamo: LocalDynamo; db: DynamoDB
 }
 
 /** The product service over dynalite (or over `db`, e.g. a client of a fault-injecting proxy). */
-export async function startProductService(data: Awaited<ReturnType<typeof startDynamo>>, options: { db?: DynamoDBDocumentClient } = {}): Promise<Running & { store: ProductStore }> {
+export async function startProductService(
+  data: Awaited<ReturnType<typeof startDynamo>>,
+  options: { db?: DynamoDBDocumentClient } = {},
+): Promise<Running & { store: ProductStore }> {
   const tableName = data.tableName(PRODUCTS_TABLE.id);
   await data.dynamo.ensureTables([{ definition: PRODUCTS_TABLE, name: tableName }]);
   const store = new ProductStore(options.db ?? data.db, tableName);
@@ -65,7 +68,12 @@ export const TEST_NAMESPACE = 'gatehouse.local';
 
 /** The embedded registry with the product service declared, and a client for it. */
 export async function startRegistry(): Promise<{ registry: LocalRegistry; client: ServiceDiscoveryClient; productServiceId: string; close(): Promise<void> }> {
-  const registry = await LocalRegistry.start({ services: [{ namespace: TEST_NAMESPACE, name: SERVICES.product }, { namespace: TEST_NAMESPACE, name: SERVICES.order }] });
+  const registry = await LocalRegistry.start({
+    services: [
+      { namespace: TEST_NAMESPACE, name: SERVICES.product },
+      { namespace: TEST_NAMESPACE, name: SERVICES.order },
+    ],
+  });
   const client = createServiceDiscoveryClient(registry.endpoint, 'local');
   return {
     registry,
@@ -82,7 +90,11 @@ export async function startRegistry(): Promise<{ registry: LocalRegistry; client
 export async function registerInstance(cloudMap: Awaited<ReturnType<typeof startRegistry>>, instanceId: string, url: string): Promise<void> {
   const { hostname, port } = new URL(url);
   await cloudMap.client.send(
-    new RegisterInstanceCommand({ ServiceId: cloudMap.productServiceId, InstanceId: instanceId, Attributes: { AWS_INSTANCE_IPV4: hostname, AWS_INSTANCE_PORT: port } }),
+    new RegisterInstanceCommand({
+      ServiceId: cloudMap.productServiceId,
+      InstanceId: instanceId,
+      Attributes: { AWS_INSTANCE_IPV4: hostname, AWS_INSTANCE_PORT: port },
+    }),
   );
 }
 

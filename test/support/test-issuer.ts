@@ -42,7 +42,11 @@ export class TestIssuer {
   readonly issuer: string;
   readonly audience = 'gatehouse-api';
 
-  private constructor(private readonly server: Server, readonly keys: readonly SigningKey[], readonly slowMs: number) {
+  private constructor(
+    private readonly server: Server,
+    readonly keys: readonly SigningKey[],
+    readonly slowMs: number,
+  ) {
     const { port } = server.address() as AddressInfo;
     this.issuer = `http://127.0.0.1:${port}`;
     this.published = [...keys];
@@ -103,7 +107,15 @@ export class TestIssuer {
    */
   async signCognitoAccess(claims: Readonly<Record<string, unknown>> = {}, options: SignOptions = {}): Promise<string> {
     return this.sign(
-      { aud: undefined, client_id: 'app-client-1', token_use: 'access', scope: 'gatehouse/orders:read gatehouse/orders:write', username: undefined, jti: 'jti-1', ...claims },
+      {
+        aud: undefined,
+        client_id: 'app-client-1',
+        token_use: 'access',
+        scope: 'gatehouse/orders:read gatehouse/orders:write',
+        username: undefined,
+        jti: 'jti-1',
+        ...claims,
+      },
       options,
     );
   }
