@@ -8,16 +8,9 @@ import type { ErrorCode } from '../common/errors';
 import { isErrorCode, ServiceError } from '../common/errors';
 import type { ItemQuantity, PricedItem } from '../common/items';
 import { currentDeadline, Deadline, DEADLINE_HEADER, isTimeout } from '../common/deadline';
+import type { OpenReservation } from '../common/reservations';
+import { reservationPath } from '../common/reservations';
 import type { Failover, InstanceDirectory, ServiceInstance } from './discovery';
-
-/** An open reservation as the product service lists it. */
-export interface OpenReservation {
-  readonly productId: string;
-  readonly orderId: string;
-  readonly quantity: number;
-  readonly token: string;
-  readonly reservedAt: number;
-}
 
 /** What placing an order, and sweeping, need of the product service. */
 export interface ProductReservations {
@@ -60,20 +53,20 @@ export class HttpProductReservations implements ProductReservations {
   ) {}
 
   async reserve(orderId: string, items: readonly ItemQuantity[], token: string, requestId: string): Promise<PricedItem[]> {
-    const body = await this.send('PUT', `/internal/reservations/${encodeURIComponent(orderId)}`, { items, token }, requestId);
+    const body = await this.send('PUT', reservationPath('reserve', orderId), { items, token }, requestId);
     return (body as { lines: PricedItem[] }).lines;
   }
 
   async release(orderId: string, productIds: readonly string[], token: string, requestId: string): Promise<void> {
-    await this.send('POST', `/internal/reservations/${encodeURIComponent(orderId)}/release`, { productIds, token }, requestId);
+    await this.send('POST', reservationPath('release', orderId), { productIds, token }, requestId);
   }
 
   async commit(orderId: string, productIds: readonly string[], requestId: string): Promise<void> {
-    await this.send('POST', `/internal/reservations/${encodeURIComponent(orderId)}/commit`, { productIds }, requestId);
+    await this.send('POST', reservationPath('commit', orderId), { productIds }, requestId);
   }
 
   async open(cursor: string | undefined, requestId: string): Promise<{ items: OpenReservation[]; nextCursor: string | null }> {
-    return (await this.send('POST', '/internal/reservations-open', cursor === undefined ? {} : { cursor }, requestId)) as {
+    return (await this.send('POST', reservationPath('open'), cursor === undefined ? {} : { cursor }, requestId)) as {
       items: OpenReservation[];
       nextCursor: string | null;
     };

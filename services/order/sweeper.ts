@@ -18,7 +18,8 @@
 import { randomUUID } from 'node:crypto';
 import { Deadline, withDeadline } from '../common/deadline';
 import type { OrderStore } from './orders';
-import type { OpenReservation, ProductReservations } from './product-client';
+import type { OpenReservation } from '../common/reservations';
+import type { ProductReservations } from './product-client';
 
 /** Options of {@link ReservationSweeper}. */
 export interface SweeperOptions {

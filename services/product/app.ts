@@ -9,20 +9,12 @@ import type { JsonSchema } from '../../lib/routes/route-spec';
 import { ServiceError } from '../common/errors';
 import { Deadline, DEADLINE_HEADER, withDeadline } from '../common/deadline';
 import { readPageRequest } from '../common/pagination';
+import { RESERVATION_PATHS } from '../common/reservations';
 import type { RouteContext } from '../common/routes';
 import { serveRoutes } from '../common/routes';
 import { createService } from '../common/server';
 import type { ItemQuantity } from '../common/items';
 import type { ProductFields, ProductStore } from './products';
-
-/** Paths of the internal reservation API (order service → product service, inside the VPC). */
-export const RESERVATION_PATHS = {
-  reserve: '/internal/reservations/:orderId',
-  release: '/internal/reservations/:orderId/release',
-  commit: '/internal/reservations/:orderId/commit',
-  /** A page of open reservations, for the order service's sweeper. */
-  open: '/internal/reservations-open',
-} as const;
 
 /** Budget of an internal call that came without a deadline header. */
 const DEFAULT_INTERNAL_BUDGET_MS = 5_000;

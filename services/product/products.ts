@@ -23,6 +23,7 @@ import { ServiceError } from '../common/errors';
 import type { ItemQuantity, Money, PricedItem } from '../common/items';
 import { assertDistinctProducts, hashOf } from '../common/items';
 import { currentDeadline, sdkOptions } from '../common/deadline';
+import type { OpenReservation } from '../common/reservations';
 import { KeyedLimiter } from './limiter';
 
 /** The fields a client sets. */
@@ -56,16 +57,6 @@ interface ProductItem extends Product {
   /** Units added or removed by PATCHes of stock. */
   readonly received?: number;
   readonly requestHash?: string;
-}
-
-/** An open reservation, as the sweeper sees it. */
-export interface OpenReservation {
-  readonly productId: string;
-  readonly orderId: string;
-  readonly quantity: number;
-  readonly token: string;
-  /** Epoch ms, by the product service's clock. */
-  readonly reservedAt: number;
 }
 
 /** The stock ledger of a product (for audits): stock + reserved + sold = initial + received. */
