@@ -73,7 +73,7 @@ export function describeEndToEnd(target: () => Target, options: { readonly local
     it('answers 401 without a token and with a bad one, in the JSON error shape', async () => {
       const none = await call('products');
       expect(none).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED', requestId: expect.any(String) } } });
-      const forged = (await everything()).slice(0, -4) + 'AAAA';
+      const forged = `${(await everything()).slice(0, -4)}AAAA`;
       expect(await call('products', { token: forged })).toMatchObject({ status: 401, body: { error: { code: 'UNAUTHORIZED' } } });
     });
 
