@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { build } from 'esbuild';
-import { AUTHORIZER_CONFIG_ENV, encodeAuthorizerConfig } from '../lambda/authorizer/config';
+import { AUTHORIZER_CONFIG_ENV, encodeAuthorizerConfig } from '../lib/auth/authorizer-contract';
 import { testConfig } from '../test/support/authorizer';
 import { TestIssuer } from '../test/support/test-issuer';
 import { median } from './stats';

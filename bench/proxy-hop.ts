@@ -31,7 +31,7 @@ import type { AddressInfo } from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import autocannon from 'autocannon';
-import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lambda/authorizer/config';
+import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lib/auth/authorizer-contract';
 import { createAuthorizerHandler } from '../lambda/authorizer/handler';
 import { GATEHOUSE_ROUTES, SCOPES } from '../lib/routes/gatehouse-routes';
 import { DEV_AUDIENCE, DEV_ISSUER, DevIssuer, loadOrCreateDevKey, mintDevToken } from '../local/issuer/dev-issuer';

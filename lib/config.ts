@@ -2,7 +2,7 @@
  * The app's configuration: one typed object, read from the `gatehouse` key of the CDK context
  * (cdk.json, or `-c gatehouse='{...}'`) and validated before anything is built.
  */
-import type { JwtAlgorithm, UserIdFormat } from '../lambda/authorizer/config';
+import type { JwtAlgorithm, UserIdFormat } from './auth/authorizer-contract';
 import type { JwtIssuer } from './auth/jwt-authorizer';
 import type { MonitoringSettings } from './monitoring/monitoring-settings';
 import { assertMonitoringSettings } from './monitoring/monitoring-settings';

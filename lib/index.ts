@@ -19,5 +19,5 @@ export * from './routes/route-spec';
 export * from './runtime-env';
 export * from './service/microservice';
 export * from './service/service-bundle';
-export type { JwtAlgorithm, AuthorizerConfig, TrustedIssuer, ScopeTable, JwksSettings, UserIdFormat } from '../lambda/authorizer/config';
-export { SUPPORTED_ALGORITHMS, AUTHORIZER_CONTEXT_KEYS, USER_ID_SEPARATOR, userIdOf } from '../lambda/authorizer/config';
+export type { JwtAlgorithm, AuthorizerConfig, TrustedIssuer, ScopeTable, JwksSettings, UserIdFormat } from './auth/authorizer-contract';
+export { SUPPORTED_ALGORITHMS, AUTHORIZER_CONTEXT_KEYS, USER_ID_SEPARATOR, userIdOf } from './auth/authorizer-contract';

@@ -16,8 +16,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DeregisterInstanceCommand, InstanceNotFound } from '@aws-sdk/client-servicediscovery';
-import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lambda/authorizer/config';
-import type { TrustedIssuer } from '../lambda/authorizer/config';
+import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../lib/auth/authorizer-contract';
+import type { TrustedIssuer } from '../lib/auth/authorizer-contract';
 import { createAuthorizerHandler } from '../lambda/authorizer/handler';
 import type { Logger } from '../lambda/authorizer/logger';
 import { ORDERS_TABLE, PRODUCTS_TABLE } from '../lib/data/tables';

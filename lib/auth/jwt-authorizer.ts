@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import type { AuthorizerConfig, JwtAlgorithm, TrustedIssuer, UserIdFormat } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig, JwtAlgorithm, TrustedIssuer, UserIdFormat } from './authorizer-contract';
 import {
   assertAuthorizerConfig,
   AUTHORIZER_CONFIG_ENV,
@@ -13,7 +13,7 @@ import {
   buildScopeTable,
   encodeAuthorizerConfig,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
-} from '../../lambda/authorizer/config';
+} from './authorizer-contract';
 import type { RouteSpec } from '../routes/route-spec';
 import { validateRoutes } from '../routes/route-spec';
 import { authorizerCode } from './authorizer-code';

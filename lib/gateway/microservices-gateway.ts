@@ -7,7 +7,7 @@ import type * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
-import { AUTHORIZER_CONTEXT_KEYS } from '../../lambda/authorizer/config';
+import { AUTHORIZER_CONTEXT_KEYS } from '../auth/authorizer-contract';
 import type { JwtAuthorizer } from '../auth/jwt-authorizer';
 import { SERVICES_LISTENER_PORT, withoutDefaultEgress } from '../network/gatehouse-network';
 import { GATEWAY_HEADERS } from '../routes/headers';

@@ -8,7 +8,7 @@
  * The result is a decision, not an HTTP answer: the edge writes it. No node:http here.
  */
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
-import { AUTHORIZER_CONTEXT_KEYS } from '../../lambda/authorizer/config';
+import { AUTHORIZER_CONTEXT_KEYS } from '../../lib/auth/authorizer-contract';
 import type { RouteSpec, RouteThrottle } from '../../lib/routes/route-spec';
 import { routeKey } from '../../lib/routes/route-spec';
 import type { LocalResponseType } from './answers';

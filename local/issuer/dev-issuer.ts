@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { CryptoKey, JWK } from 'jose';
-import type { TrustedIssuer } from '../../lambda/authorizer/config';
+import type { TrustedIssuer } from '../../lib/auth/authorizer-contract';
 import { RESOURCE_SERVER_IDENTIFIER } from '../../lib/routes/gatehouse-routes';
 
 /** The issuer and audience of development tokens. */

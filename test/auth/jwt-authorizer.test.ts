@@ -8,7 +8,7 @@ import { App, Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { AUTHORIZER_CONFIG_ENV, buildScopeTable, encodeAuthorizerConfig } from '../../lambda/authorizer/config';
+import { AUTHORIZER_CONFIG_ENV, buildScopeTable, encodeAuthorizerConfig } from '../../lib/auth/authorizer-contract';
 import { JwtAuthorizer } from '../../lib/auth/jwt-authorizer';
 import type { JwtAuthorizerProps } from '../../lib/auth/jwt-authorizer';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';

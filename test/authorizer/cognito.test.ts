@@ -4,8 +4,8 @@
  * next to an issuer of the other shape (aud), and the caller id issuer-qualified with several issuers.
  */
 import { createAuthorizerHandler, UNAUTHORIZED } from '../../lambda/authorizer/handler';
-import type { AuthorizerConfig } from '../../lambda/authorizer/config';
-import { AUTHORIZER_CONTEXT_KEYS, USER_ID_SEPARATOR } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig } from '../../lib/auth/authorizer-contract';
+import { AUTHORIZER_CONTEXT_KEYS, USER_ID_SEPARATOR } from '../../lib/auth/authorizer-contract';
 import { API_STAGE_ARN, MemoryLogger, methodArnFor, policyAllows, requestEvent, testConfig } from '../support/authorizer';
 import { TestIssuer } from '../support/test-issuer';
 

@@ -1,7 +1,7 @@
 /** The authorizer's configuration as the handler reads it from the Lambda environment. */
-import { AUTHORIZER_CONFIG_ENV, assertAuthorizerConfig, encodeAuthorizerConfig, readAuthorizerConfig } from '../../lambda/authorizer/config';
-import type { AuthorizerConfig } from '../../lambda/authorizer/config';
-import { buildScopeTable } from '../../lambda/authorizer/config';
+import { readAuthorizerConfig } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig } from '../../lib/auth/authorizer-contract';
+import { AUTHORIZER_CONFIG_ENV, assertAuthorizerConfig, buildScopeTable, encodeAuthorizerConfig } from '../../lib/auth/authorizer-contract';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 
 const CONFIG: AuthorizerConfig = {

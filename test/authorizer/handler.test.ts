@@ -7,8 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { base64url, EncryptJWT, exportSPKI, generateKeyPair, SignJWT } from 'jose';
 import { createAuthorizerHandler, UNAUTHORIZED } from '../../lambda/authorizer/handler';
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
-import type { AuthorizerConfig } from '../../lambda/authorizer/config';
-import { AUTHORIZER_CONTEXT_KEYS, MAX_TOKEN_BYTES } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig } from '../../lib/auth/authorizer-contract';
+import { AUTHORIZER_CONTEXT_KEYS, MAX_TOKEN_BYTES } from '../../lib/auth/authorizer-contract';
 import { API_STAGE_ARN, MemoryLogger, requestEvent, testConfig } from '../support/authorizer';
 import { TestIssuer } from '../support/test-issuer';
 

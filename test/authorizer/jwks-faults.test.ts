@@ -5,7 +5,7 @@
  */
 import { createAuthorizerHandler, UNAUTHORIZED } from '../../lambda/authorizer/handler';
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
-import type { AuthorizerConfig } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig } from '../../lib/auth/authorizer-contract';
 import { MemoryLogger, requestEvent, testConfig } from '../support/authorizer';
 import { TestIssuer } from '../support/test-issuer';
 import type { JwksMode } from '../support/test-issuer';

@@ -4,7 +4,7 @@
  * result cache, which reuses one answer for every route, can never widen or narrow access.
  */
 import { createAuthorizerHandler } from '../../lambda/authorizer/handler';
-import type { ScopeTable } from '../../lambda/authorizer/config';
+import type { ScopeTable } from '../../lib/auth/authorizer-contract';
 import { apiStageArn, PolicyBuilder } from '../../lambda/authorizer/policy';
 import { GATEHOUSE_ROUTES, SCOPES } from '../../lib/routes/gatehouse-routes';
 import { isRoutePermitted, routeKey } from '../../lib/routes/route-spec';

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lambda/authorizer/config';
+import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lib/auth/authorizer-contract';
 import { createAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import {

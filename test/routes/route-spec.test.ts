@@ -1,4 +1,4 @@
-import { buildScopeTable } from '../../lambda/authorizer/config';
+import { buildScopeTable } from '../../lib/auth/authorizer-contract';
 import { GATEHOUSE_ROUTES, SCOPES, SERVICES } from '../../lib/routes/gatehouse-routes';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import { isRoutePermitted, routeKey, routePolicyResource, validateRoutes } from '../../lib/routes/route-spec';

@@ -1,7 +1,7 @@
 /** Helpers for authorizer tests: API Gateway events, a test configuration, and IAM policy evaluation. */
 import type { APIGatewayRequestAuthorizerEvent, PolicyDocument } from 'aws-lambda';
-import type { AuthorizerConfig } from '../../lambda/authorizer/config';
-import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lambda/authorizer/config';
+import type { AuthorizerConfig } from '../../lib/auth/authorizer-contract';
+import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lib/auth/authorizer-contract';
 import type { LogFields, Logger } from '../../lambda/authorizer/logger';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import { evaluatePolicy, parsePolicy } from '../../local/gateway/iam-policy';
