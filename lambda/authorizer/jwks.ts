@@ -24,18 +24,31 @@ export const MAX_JWKS_BYTES = 512 * 1024;
 /** Token headers whose keys are remembered; an issuer signs with a handful, more is someone making them up. */
 export const MAX_PICKED_KEYS = 64;
 
+/**
+ * Called after a refetch whose JWKS no longer holds keys the previous one held, with their kids
+ * (`undefined` for a key without one), so that whatever was trusted because of them can be forgotten.
+ */
+export type KeysDroppedListener = (kids: ReadonlySet<string | undefined>) => void;
+
 type KeyLookup = ReturnType<typeof createLocalJWKSet>;
 
 /** The keys of one issuer, for jose's jwtVerify as its key resolver. */
 export class RemoteKeySet {
+  /**
+   * Cache "key set": the issuer's JWKS, so a request does not wait for a fetch. Bounded by
+   * {@link MAX_JWKS_BYTES}; refetched once older than the cache age or when a token names an unknown kid.
+   */
   private local: KeyLookup | undefined;
   private fetchedAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | undefined;
+  /** The keys of the current JWKS, as `kid` → what identifies each key's material: to tell which keys a refetch dropped. */
+  private published: ReadonlyMap<string | undefined, ReadonlySet<string>> = new Map();
   /**
-   * Keys jose picked and imported from the current JWKS, by the token's protected header as sent (its
+   * Cache "picked keys": keys jose picked and imported from the current JWKS, by the token's protected header as sent (its
    * base64url text), which holds all that jose's choice depends on (alg, kid). A hit needs no decoding
    * of the header and no search of the set. It is filled before signatures are checked, so anyone can
-   * add headers that name a published kid: bounded, and emptied when full.
+   * add headers that name a published kid: bounded ({@link MAX_PICKED_KEYS}), emptied when full, and
+   * emptied by every refetch, so no key outlives the JWKS it came from.
    */
   private readonly picked = new Map<string, CryptoKey>();
 
@@ -43,6 +56,7 @@ export class RemoteKeySet {
     private readonly url: URL,
     private readonly settings: JwksSettings,
     private readonly now: () => number = Date.now,
+    private readonly onKeysDropped?: KeysDroppedListener,
   ) {}
 
   /**
@@ -95,6 +109,10 @@ export class RemoteKeySet {
         this.local = createLocalJWKSet(jwks);
         this.picked.clear();
         this.fetchedAt = this.now();
+        const published = keysOf(jwks);
+        const dropped = droppedKeys(this.published, published);
+        this.published = published;
+        if (dropped.size > 0) this.onKeysDropped?.(dropped);
       })
       .catch((error: unknown) => {
         throw error instanceof JwksUnavailableError ? error : unavailable(this.url, error);
@@ -108,6 +126,32 @@ export class RemoteKeySet {
   private age(): number {
     return this.now() - this.fetchedAt;
   }
+}
+
+/** The keys of a JWKS by kid, each as the JSON of its public material (a kid may be reused for new material). */
+function keysOf(jwks: JSONWebKeySet): Map<string | undefined, Set<string>> {
+  const keys = new Map<string | undefined, Set<string>>();
+  for (const jwk of Array.isArray(jwks?.keys) ? jwks.keys : []) {
+    const kid = typeof jwk?.kid === 'string' ? jwk.kid : undefined;
+    const material = JSON.stringify([jwk?.kty, jwk?.crv, jwk?.n, jwk?.e, jwk?.x, jwk?.y]);
+    const forKid = keys.get(kid) ?? new Set<string>();
+    forKid.add(material);
+    keys.set(kid, forKid);
+  }
+  return keys;
+}
+
+/** The kids whose material `before` had and `after` lacks. */
+function droppedKeys(
+  before: ReadonlyMap<string | undefined, ReadonlySet<string>>,
+  after: ReadonlyMap<string | undefined, ReadonlySet<string>>,
+): Set<string | undefined> {
+  const dropped = new Set<string | undefined>();
+  for (const [kid, materials] of before) {
+    const now = after.get(kid);
+    for (const material of materials) if (now === undefined || !now.has(material)) dropped.add(kid);
+  }
+  return dropped;
 }
 
 /**

@@ -9,13 +9,17 @@ import { InvalidEventError } from './errors';
 // arn:{partition}:execute-api:{region}:{account}:{apiId}/{stage}/{method}/{path...}
 const METHOD_ARN = /^(arn:[a-z-]+:execute-api:[a-z0-9-]+:\d{12}:[A-Za-z0-9]+\/[^/]+)\/[A-Z*]+\/.*$/;
 
-// Distinct scope sets are few in practice; the cap only keeps a pathological issuer from growing memory.
-const MAX_MEMOIZED_SCOPE_SETS = 1024;
+/** Distinct scope lists are few in practice; the cap only keeps a pathological issuer from growing memory. */
+export const MAX_MEMOIZED_POLICIES = 1024;
 
-/** Builds and memoizes the policy for each distinct set of scopes. */
+/** Builds and memoizes the policy for each distinct list of scopes. */
 export class PolicyBuilder {
-  private readonly resourcesByScopes = new Map<string, readonly string[]>();
-  /** Whole documents by API stage and scopes as the token lists them: most requests build nothing. */
+  /**
+   * Cache "policy documents": whole documents by API stage and scopes as the token lists them, so most
+   * requests build, sort and freeze nothing. Keyed by a JSON array, so no scope containing a space or
+   * any separator can make two lists share an entry. Bounded ({@link MAX_MEMOIZED_POLICIES}), emptied
+   * when full. Nothing in it depends on the JWKS: a document follows from the scopes alone.
+   */
   private readonly documents = new Map<string, PolicyDocument>();
 
   constructor(private readonly table: ScopeTable) {}
@@ -23,11 +27,11 @@ export class PolicyBuilder {
   /** The policy for a token with `scopes`, for the API and stage of `methodArn`. Frozen: it is shared. */
   build(methodArn: string, scopes: readonly string[]): PolicyDocument {
     const prefix = apiStageArn(methodArn);
-    const key = `${prefix} ${scopes.join(' ')}`;
+    const key = memoKey(prefix, scopes);
     let document = this.documents.get(key);
     if (document === undefined) {
       document = deepFreeze(this.document(prefix, this.resourcesFor(scopes)));
-      if (this.documents.size >= MAX_MEMOIZED_SCOPE_SETS) this.documents.clear();
+      if (this.documents.size >= MAX_MEMOIZED_POLICIES) this.documents.clear();
       this.documents.set(key, document);
     }
     return document;
@@ -44,21 +48,26 @@ export class PolicyBuilder {
     };
   }
 
-  /** The policy resources (`GET/products/*`) that `scopes` permit, sorted. */
-  resourcesFor(scopes: readonly string[]): readonly string[] {
-    // Own properties only: a scope named "constructor" must not reach Object.prototype.
-    const known = scopes.filter((scope) => Object.hasOwn(this.table.byScope, scope)).sort();
-    const key = known.join(' ');
-    let resources = this.resourcesByScopes.get(key);
-    if (resources === undefined) {
-      const permitted = new Set(this.table.any);
-      for (const scope of known) for (const resource of this.table.byScope[scope]) permitted.add(resource);
-      resources = [...permitted].sort();
-      if (this.resourcesByScopes.size >= MAX_MEMOIZED_SCOPE_SETS) this.resourcesByScopes.clear();
-      this.resourcesByScopes.set(key, resources);
-    }
-    return resources;
+  /** How many documents are memoized, for tests of the bound. */
+  get memoized(): number {
+    return this.documents.size;
   }
+
+  /**
+   * The policy resources (`GET/products/*`) that `scopes` permit, sorted. Not memoized on its own: it
+   * runs only when a document is missed, and a second cache in front of it saved nothing measurable.
+   */
+  resourcesFor(scopes: readonly string[]): readonly string[] {
+    const permitted = new Set(this.table.any);
+    // Own properties only: a scope named "constructor" must not reach Object.prototype.
+    for (const scope of scopes) if (Object.hasOwn(this.table.byScope, scope)) for (const resource of this.table.byScope[scope]) permitted.add(resource);
+    return [...permitted].sort();
+  }
+}
+
+/** The memo key of a stage and a scope list: a JSON array, so the boundaries between scopes are kept whatever they contain. */
+export function memoKey(prefix: string, scopes: readonly string[]): string {
+  return JSON.stringify([prefix, ...scopes]);
 }
 
 /** `arn:…:{apiId}/{stage}` of a method ARN. */
