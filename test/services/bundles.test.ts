@@ -12,25 +12,42 @@ import { bundle, startProcess } from '../support/processes';
 import type { ServiceProcess } from '../support/processes';
 import { startDynamo, startRegistry, TEST_NAMESPACE } from '../support/services';
 
-let data: Awaited<ReturnType<typeof startDynamo>>;
-let cloudMap: Awaited<ReturnType<typeof startRegistry>>;
-let files: { product: string; order: string };
+let data: Awaited<ReturnType<typeof startDynamo>> | undefined;
+let cloudMap: Awaited<ReturnType<typeof startRegistry>> | undefined;
+let files: { product: string; order: string } | undefined;
 const running: ServiceProcess[] = [];
 
+/** The parts beforeAll started; a test that runs means they all did. */
+function started(): { data: NonNullable<typeof data>; cloudMap: NonNullable<typeof cloudMap>; files: NonNullable<typeof files> } {
+  if (data === undefined || cloudMap === undefined || files === undefined) throw new Error('beforeAll did not start everything (see its error)');
+  return { data, cloudMap, files };
+}
+
+// Bundling both services with esbuild, then dynalite and the registry: seconds on a loaded two-core
+// machine, so far more than jest's default. Each part is kept as soon as it exists, so that afterAll
+// stops whatever started even when a later step failed.
 beforeAll(async () => {
   const [productFile, orderFile] = await Promise.all([bundle('product'), bundle('order')]);
   files = { product: productFile, order: orderFile };
-  [data, cloudMap] = await Promise.all([startDynamo(), startRegistry()]);
-  await data.dynamo.ensureTables([PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ definition, name: data.tableName(definition.id) })));
-});
+  data = await startDynamo();
+  cloudMap = await startRegistry();
+  const tables = data;
+  await tables.dynamo.ensureTables([PRODUCTS_TABLE, ORDERS_TABLE].map((definition) => ({ definition, name: tables.tableName(definition.id) })));
+}, 120_000);
 afterAll(async () => {
-  for (const service of running) if (service.child.exitCode === null) service.child.kill('SIGKILL');
-  await cloudMap.close();
-  await data.close();
-  for (const file of Object.values(files)) fs.rmSync(path.dirname(file), { recursive: true, force: true });
-});
+  for (const service of running) {
+    if (service.child.exitCode === null && service.child.signalCode === null) {
+      service.child.kill('SIGKILL');
+      await service.exited;
+    }
+  }
+  await cloudMap?.close();
+  await data?.close();
+  for (const file of Object.values(files ?? {})) fs.rmSync(path.dirname(file), { recursive: true, force: true });
+}, 60_000);
 
 function commonEnv(service: string): Record<string, string> {
+  const { data, cloudMap } = started();
   return {
     [SERVICE_ENV.port]: '0',
     [SERVICE_ENV.host]: '127.0.0.1',
@@ -42,6 +59,7 @@ function commonEnv(service: string): Record<string, string> {
 }
 
 it('an order placed with the order process reserves stock in the product process it discovered', async () => {
+  const { data, files } = started();
   const product = await startProcess(files.product, { ...commonEnv(SERVICES.product), [SERVICE_ENV.productsTable]: data.tableName(PRODUCTS_TABLE.id) });
   running.push(product);
   const order = await startProcess(files.order, {
@@ -74,6 +92,7 @@ it('an order placed with the order process reserves stock in the product process
 });
 
 it('a process without its configuration exits at once, naming the variable', async () => {
+  const { files } = started();
   await expect(startProcess(files.product, {})).rejects.toThrow(/environment variable PRODUCTS_TABLE must be set/);
   await expect(startProcess(files.order, { [SERVICE_ENV.ordersTable]: 'o' })).rejects.toThrow(/DISCOVERY_NAMESPACE must be set/);
   // A lease no longer than the request's budget would let a live request lose its order to a retry.
