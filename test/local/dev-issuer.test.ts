@@ -27,7 +27,7 @@ beforeAll(async () => {
   issuer = await DevIssuer.start(stateDir);
 });
 afterAll(async () => {
-  await issuer.close();
+  await issuer?.close();
   fs.rmSync(stateDir, { recursive: true, force: true });
 });
 

@@ -14,8 +14,8 @@ beforeAll(async () => {
   service = await startProductService(data);
 });
 afterAll(async () => {
-  await service.close();
-  await data.close();
+  await service?.close();
+  await data?.close();
 });
 
 async function createProduct(body: unknown = widget): Promise<Record<string, unknown>> {

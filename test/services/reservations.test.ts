@@ -11,8 +11,8 @@ beforeAll(async () => {
   service = await startProductService(data);
 });
 afterAll(async () => {
-  await service.close();
-  await data.close();
+  await service?.close();
+  await data?.close();
 });
 
 async function product(stock: number, amount = 500): Promise<string> {

@@ -21,8 +21,8 @@ import { startDynamo, startRegistry, TEST_NAMESPACE } from '../support/services'
 const DB_DELAY_MS = 300;
 let data: Awaited<ReturnType<typeof startDynamo>>;
 let cloudMap: Awaited<ReturnType<typeof startRegistry>>;
-let slowProxy: Server;
-let serverFile: string;
+let slowProxy: Server | undefined;
+let serverFile: string | undefined;
 let service: ServiceProcess | undefined;
 /** DynamoDB calls the slow proxy has received. */
 let dbCalls = 0;
@@ -48,24 +48,35 @@ function startSlowProxy(target: string): Promise<Server> {
   return new Promise((resolve) => proxy.listen(0, '127.0.0.1', () => resolve(proxy)));
 }
 
+// Bundling and starting dynalite and the registry: generous for a loaded two-core machine. Each part is
+// kept as soon as it exists, so that afterAll stops whatever started even when a later step failed.
 beforeAll(async () => {
-  [data, cloudMap, serverFile] = await Promise.all([startDynamo(), startRegistry(), bundle('product')]);
+  serverFile = await bundle('product');
+  data = await startDynamo();
+  cloudMap = await startRegistry();
   await data.dynamo.ensureTables([{ definition: PRODUCTS_TABLE, name: data.tableName(PRODUCTS_TABLE.id) }]);
   slowProxy = await startSlowProxy(data.dynamo.endpoint);
-});
+}, 120_000);
 afterAll(async () => {
-  if (service !== undefined && service.child.exitCode === null) service.child.kill('SIGKILL');
-  slowProxy.closeAllConnections();
-  await new Promise((resolve) => slowProxy.close(resolve));
-  await cloudMap.close();
-  await data.close();
-  fs.rmSync(path.dirname(serverFile), { recursive: true, force: true });
-});
+  if (service !== undefined && service.child.exitCode === null && service.child.signalCode === null) {
+    service.child.kill('SIGKILL');
+    await service.exited;
+  }
+  if (slowProxy !== undefined) {
+    const proxy = slowProxy;
+    proxy.closeAllConnections();
+    await new Promise((resolve) => proxy.close(resolve));
+  }
+  await cloudMap?.close();
+  await data?.close();
+  if (serverFile !== undefined) fs.rmSync(path.dirname(serverFile), { recursive: true, force: true });
+}, 60_000);
 
 const discover = async () =>
   (await cloudMap.client.send(new DiscoverInstancesCommand({ NamespaceName: TEST_NAMESPACE, ServiceName: SERVICES.product }))).Instances ?? [];
 
 it('finishes every accepted request after SIGTERM, deregisters, and exits 0', async () => {
+  if (serverFile === undefined || slowProxy === undefined) throw new Error('beforeAll did not start everything (see its error)');
   service = await startProcess(serverFile, {
     [SERVICE_ENV.port]: '0',
     [SERVICE_ENV.host]: '127.0.0.1',
