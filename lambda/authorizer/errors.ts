@@ -2,6 +2,7 @@
  * The authorizer's errors. Each carries a `code` for logs; the handler maps the class to the API
  * Gateway outcome at the edge: a rejected token is a 401, an unavailable key source a 5xx.
  */
+import { JWKS_UNAVAILABLE_CODE } from '../../lib/auth/authorizer-contract';
 
 /** Why a token was turned away. */
 export type RejectionCode =
@@ -45,7 +46,7 @@ export class TokenRejectedError extends AuthorizerError {
  */
 export class JwksUnavailableError extends AuthorizerError {
   override readonly name = 'JwksUnavailableError';
-  readonly code = 'JWKS_UNAVAILABLE';
+  readonly code = JWKS_UNAVAILABLE_CODE;
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
   }

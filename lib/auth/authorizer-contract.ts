@@ -15,6 +15,12 @@ export const AUTHORIZER_CONFIG_ENV = 'GATEHOUSE_AUTHORIZER_CONFIG';
 /** Lambda caps all environment variables of a function at 4 KB together. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
 
+/**
+ * The log code of the authorizer's "the issuer's keys could not be had" (JwksUnavailableError), which
+ * an alarm counts (lib/monitoring/log-codes.ts).
+ */
+export const JWKS_UNAVAILABLE_CODE = 'JWKS_UNAVAILABLE';
+
 /** Tokens larger than this are rejected before any parsing. */
 export const MAX_TOKEN_BYTES = 8192;
 

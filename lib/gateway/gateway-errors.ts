@@ -1,7 +1,9 @@
 /**
  * The gateway's own error answers, in the services' error shape: the CDK gateway renders them as API
- * Gateway gateway responses, and the local gateway answers with the same status and code. Pure data.
+ * Gateway gateway responses (with {@link gatewayErrorTemplate}), and the local gateway answers with
+ * the same status, code and body (lib/routes/error-body.ts). Pure data.
  */
+import { errorBodyTemplate } from '../routes/error-body';
 
 /** One gateway error answer. */
 export interface GatewayError {
@@ -33,3 +35,11 @@ export const GATEWAY_ERRORS: readonly GatewayError[] = [
   { responseType: 'DEFAULT_4XX', code: 'BAD_REQUEST' },
   { responseType: 'DEFAULT_5XX', code: 'INTERNAL' },
 ];
+
+/**
+ * The `application/json` response template of a gateway error: the ErrorBody (lib/routes/error-body.ts) of its code,
+ * with API Gateway's message and request id.
+ */
+export function gatewayErrorTemplate(error: Pick<GatewayError, 'code'>): string {
+  return errorBodyTemplate(error.code);
+}

@@ -3,12 +3,12 @@
  *
  * The runtime writes one JSON object per line with a `code` field: the authorizer on each outcome
  * (lambda/authorizer/handler.ts), the services on each error answer (services/common/server.ts). The
- * codes are typed against the runtime's own error types, so a renamed code fails the type check here
- * instead of silently leaving an alarm with nothing to count (`satisfies`, so the published declarations
- * need neither module). Pure: no aws-cdk-lib import.
+ * codes come from the contracts the runtime itself uses (the authorizer's, lib/auth/authorizer-contract,
+ * and the services' error codes, lib/routes/error-body), so a renamed code fails the type check here
+ * instead of silently leaving an alarm with nothing to count. Pure: no aws-cdk-lib import.
  */
-import type { JwksUnavailableError } from '../../lambda/authorizer/errors';
-import type { ErrorCode } from '../../services/common/errors';
+import { JWKS_UNAVAILABLE_CODE as AUTHORIZER_JWKS_UNAVAILABLE } from '../auth/authorizer-contract';
+import type { ErrorCode } from '../routes/error-body';
 
 /** The field of a JSON log line that holds its error or outcome code. */
 export const LOG_CODE_FIELD = 'code';
@@ -17,7 +17,7 @@ export const LOG_CODE_FIELD = 'code';
 export const SERVICE_LOG_FIELD = 'service';
 
 /** The authorizer's code for "the issuer's keys could not be had": every request fails closed. */
-export const JWKS_UNAVAILABLE_CODE = 'JWKS_UNAVAILABLE' satisfies JwksUnavailableError['code'];
+export const JWKS_UNAVAILABLE_CODE = AUTHORIZER_JWKS_UNAVAILABLE;
 
 /** A service's answer when something it depends on (another service, Cloud Map, a deadline) failed it. */
 export const DEPENDENCY_UNAVAILABLE_CODE = 'DEPENDENCY_UNAVAILABLE' satisfies ErrorCode;

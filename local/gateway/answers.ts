@@ -4,6 +4,8 @@
  * `$context.error.messageString`. Pure data and functions.
  */
 import { GATEWAY_ERRORS } from '../../lib/gateway/gateway-errors';
+import type { ErrorBody } from '../../lib/routes/error-body';
+import { errorBody as buildErrorBody } from '../../lib/routes/error-body';
 
 /** The gateway response types the local gateway answers with. */
 export const LOCAL_RESPONSE_TYPES = [
@@ -56,10 +58,8 @@ export interface GatewayAnswer {
   readonly message: string;
 }
 
-/** The JSON body of every gateway-made error, the shape the services answer errors in. */
-export interface GatewayErrorBody {
-  readonly error: { readonly code: string; readonly message: string; readonly requestId: string };
-}
+/** The JSON body of every gateway-made error: the shape the services answer errors in (lib/routes/error-body.ts). */
+export type GatewayErrorBody = ErrorBody;
 
 // Resolved once, at import: a type missing from GATEWAY_ERRORS fails the start, not a request.
 const ANSWERS: ReadonlyMap<LocalResponseType, GatewayAnswer> = new Map(
@@ -80,6 +80,6 @@ export function gatewayAnswer(responseType: LocalResponseType): GatewayAnswer {
 }
 
 /** The body of an error answer, for the request `requestId`. */
-export function errorBody(answer: GatewayAnswer, requestId: string): GatewayErrorBody {
-  return { error: { code: answer.code, message: answer.message, requestId } };
+export function errorBody(answer: GatewayAnswer, requestId: string): ErrorBody {
+  return buildErrorBody(answer.code, answer.message, requestId);
 }

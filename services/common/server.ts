@@ -8,7 +8,8 @@ import Fastify, { LogController } from 'fastify';
 import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { LOG_CODE_FIELD } from '../../lib/monitoring/log-codes';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
-import type { ErrorBody, ErrorCode } from './errors';
+import { errorBody } from '../../lib/routes/error-body';
+import type { ErrorCode } from './errors';
 import { httpStatusOf, ServiceError } from './errors';
 import { isRetryable } from './deadline';
 
@@ -115,7 +116,7 @@ export function createService(options: ServiceOptions): FastifyInstance {
 
 /** Sends the JSON error body for `error`. */
 export function sendError(reply: FastifyReply, request: FastifyRequest, error: ServiceError): FastifyReply {
-  const body: ErrorBody = { error: { code: error.code, message: error.message, requestId: request.id } };
+  const body = errorBody(error.code, error.message, request.id);
   answeredCodes.set(reply, error.code);
   const status = httpStatusOf(error.code);
   // Worth retrying soon (with the same Idempotency-Key for an order): say when.
