@@ -1,11 +1,27 @@
 /**
  * The app's configuration: one typed object, read from the `gatehouse` key of the CDK context
  * (cdk.json, or `-c gatehouse='{...}'`) and validated before anything is built.
+ *
+ * Pure (no aws-cdk-lib at run time): the CDK app (bin/gatehouse.ts) and `npm start` (local/start.ts)
+ * read the same config through it, and {@link gatewaySpecOf} gives both the same gateway spec.
  */
+import * as fs from 'node:fs';
 import type { JwtAlgorithm, UserIdFormat } from './auth/authorizer-contract';
 import type { JwtIssuer } from './auth/jwt-authorizer';
 import type { MonitoringSettings } from './monitoring/monitoring-settings';
 import { assertMonitoringSettings } from './monitoring/monitoring-settings';
+import type { ApiKeySource, GatewaySpec, UsagePlanTier } from './routes/gateway-spec';
+import {
+  GatewaySpecError,
+  resolveGatewaySpec,
+  validateApiKeySource,
+  validateAuthorizerCacheTtlSeconds,
+  validateIntegrationTimeoutMs,
+  validateNamespace,
+  validateStageName,
+  validateThrottle,
+  validateTiers,
+} from './routes/gateway-spec';
 
 /** The context key that holds {@link GatehouseConfig}. */
 export const CONFIG_CONTEXT_KEY = 'gatehouse';
@@ -36,23 +52,19 @@ export interface CognitoSettings {
   readonly domainPrefix?: string;
 }
 
-/** A usage plan tier, as configured. */
-export interface TierSettings {
-  readonly name: string;
-  readonly rateLimit: number;
-  readonly burstLimit: number;
-  /** @default - no quota */
-  readonly quota?: { readonly limit: number; readonly period: 'DAY' | 'WEEK' | 'MONTH' };
-}
-
 /** Gateway settings of the app. */
 export interface GatewaySettings {
   /** @default - 500 requests per second, bursts of 1000 */
   readonly throttle?: { readonly rateLimit: number; readonly burstLimit: number };
-  /** @default - basic and pro (see MicroservicesGateway DEFAULT_TIERS) */
-  readonly tiers?: readonly TierSettings[];
+  /** @default - basic and pro (DEFAULT_TIERS, lib/routes/gateway-spec.ts) */
+  readonly tiers?: readonly UsagePlanTier[];
   /** @default - 'HEADER' */
-  readonly apiKeySource?: 'HEADER' | 'AUTHORIZER';
+  readonly apiKeySource?: ApiKeySource;
+  /**
+   * How long a service has to answer before the gateway answers 504, in milliseconds (50 to 29000).
+   * @default - 10000
+   */
+  readonly integrationTimeoutMs?: number;
   /** @default - true: a WAF web ACL whose per-IP limit is the fastest tier's rate for five minutes (at least 2000) */
   readonly waf?: boolean | { readonly rateLimitPerFiveMinutes: number };
   /** @default - no CORS */
@@ -123,6 +135,45 @@ export function readGatehouseConfig(value: unknown): GatehouseConfig {
   return config;
 }
 
+/**
+ * Reads the configuration from a cdk.json file's context, as the CDK app reads it from there: what
+ * `npm start` runs with (its `--config` flag names another file).
+ * @throws Error naming the file when it cannot be read or is not JSON, and what readGatehouseConfig throws.
+ */
+export function readGatehouseConfigFile(file: string): GatehouseConfig {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new Error(`cannot read ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new Error(`${file} is not JSON`);
+  }
+  const context = isRecord(json) && isRecord(json.context) ? json.context : {};
+  return readGatehouseConfig(context[CONFIG_CONTEXT_KEY]);
+}
+
+/**
+ * The gateway spec the configuration describes, every left-out setting at its default: the one both
+ * the CDK gateway and the local gateway render.
+ */
+export function gatewaySpecOf(config: GatehouseConfig): GatewaySpec {
+  const gateway = config.gateway ?? {};
+  return resolveGatewaySpec({
+    ...(config.stageName !== undefined && { stageName: config.stageName }),
+    ...(gateway.throttle !== undefined && { throttle: gateway.throttle }),
+    ...(gateway.tiers !== undefined && { tiers: gateway.tiers }),
+    ...(gateway.apiKeySource !== undefined && { apiKeySource: gateway.apiKeySource }),
+    ...(gateway.integrationTimeoutMs !== undefined && { integrationTimeoutMs: gateway.integrationTimeoutMs }),
+    ...(config.authorizer?.resultsCacheTtlSeconds !== undefined && { authorizerCacheTtlSeconds: config.authorizer.resultsCacheTtlSeconds }),
+    ...(config.namespace !== undefined && { namespace: config.namespace }),
+  });
+}
+
 const WHERE = `context "${CONFIG_CONTEXT_KEY}"`;
 
 function assertGatehouseConfig(config: unknown): asserts config is GatehouseConfig {
@@ -169,42 +220,28 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
       throw new Error(`${WHERE}: authorizer.algorithms must be a list of algorithm names`);
     }
   }
-  if (stageName !== undefined && !(typeof stageName === 'string' && /^[A-Za-z0-9_]{1,128}$/.test(stageName))) {
-    throw new Error(`${WHERE}: stageName must be 1 to 128 letters, digits or underscores, got ${JSON.stringify(stageName)}`);
+  if (stageName !== undefined) specRule('', () => validateStageName(stageName));
+  if (authorizer?.resultsCacheTtlSeconds !== undefined) {
+    specRule('', () => validateAuthorizerCacheTtlSeconds(authorizer.resultsCacheTtlSeconds), [
+      'authorizerCacheTtlSeconds',
+      'authorizer.resultsCacheTtlSeconds',
+    ]);
   }
   assertGatewaySettings(config.gateway);
   assertNumbers(config.services, 'services', ['desiredCount', 'maxCapacity', 'cpu', 'memoryLimitMiB']);
   if (config.natGateways !== undefined && typeof config.natGateways !== 'number')
     throw new Error(`${WHERE}: natGateways must be a number, got ${JSON.stringify(config.natGateways)}`);
-  if (
-    config.namespace !== undefined &&
-    !(typeof config.namespace === 'string' && /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/.test(config.namespace))
-  ) {
-    throw new Error(`${WHERE}: namespace must be a DNS name such as "gatehouse.local", got ${JSON.stringify(config.namespace)}`);
-  }
+  if (config.namespace !== undefined) specRule('', () => validateNamespace(config.namespace));
   assertMonitoringSettings(config.monitoring, WHERE);
 }
 
 function assertGatewaySettings(gateway: unknown): void {
   if (gateway === undefined) return;
   if (!isRecord(gateway)) throw new Error(`${WHERE}: gateway must be an object`);
-  assertNumbers(gateway.throttle, 'gateway.throttle', ['rateLimit', 'burstLimit']);
-  if (gateway.tiers !== undefined) {
-    if (!Array.isArray(gateway.tiers)) throw new Error(`${WHERE}: gateway.tiers must be a list`);
-    gateway.tiers.forEach((tier: unknown, index) => {
-      if (!isRecord(tier) || typeof tier.name !== 'string') throw new Error(`${WHERE}: gateway.tiers[${index}] must have a name`);
-      assertNumbers(tier, `gateway.tiers[${index}]`, ['rateLimit', 'burstLimit']);
-      if (
-        tier.quota !== undefined &&
-        !(isRecord(tier.quota) && typeof tier.quota.limit === 'number' && ['DAY', 'WEEK', 'MONTH'].includes(String(tier.quota.period)))
-      ) {
-        throw new Error(`${WHERE}: gateway.tiers[${index}].quota must be { "limit": number, "period": "DAY" | "WEEK" | "MONTH" }`);
-      }
-    });
-  }
-  if (gateway.apiKeySource !== undefined && gateway.apiKeySource !== 'HEADER' && gateway.apiKeySource !== 'AUTHORIZER') {
-    throw new Error(`${WHERE}: gateway.apiKeySource must be "HEADER" or "AUTHORIZER", got ${JSON.stringify(gateway.apiKeySource)}`);
-  }
+  if (gateway.throttle !== undefined) specRule('gateway.', () => validateThrottle('throttle', gateway.throttle));
+  if (gateway.tiers !== undefined) specRule('gateway.', () => validateTiers(gateway.tiers));
+  if (gateway.apiKeySource !== undefined) specRule('gateway.', () => validateApiKeySource(gateway.apiKeySource));
+  if (gateway.integrationTimeoutMs !== undefined) specRule('gateway.', () => validateIntegrationTimeoutMs(gateway.integrationTimeoutMs));
   if (gateway.accountLoggingRole !== undefined && typeof gateway.accountLoggingRole !== 'boolean') {
     throw new Error(`${WHERE}: gateway.accountLoggingRole must be true or false, got ${JSON.stringify(gateway.accountLoggingRole)}`);
   }
@@ -220,6 +257,19 @@ function assertGatewaySettings(gateway: unknown): void {
     !(isRecord(gateway.domain) && typeof gateway.domain.domainName === 'string' && typeof gateway.domain.certificateArn === 'string')
   ) {
     throw new Error(`${WHERE}: gateway.domain must be { "domainName": string, "certificateArn": string, "basePath"?: string }`);
+  }
+}
+
+/** Runs one of the gateway spec's rules, its message placed in the config (`context "gatehouse": gateway.tiers...`). */
+function specRule(prefix: string, rule: () => void, rename?: readonly [string, string]): void {
+  try {
+    rule();
+  } catch (error) {
+    if (error instanceof GatewaySpecError) {
+      const message = rename === undefined ? error.message : error.message.replace(rename[0], rename[1]);
+      throw new Error(`${WHERE}: ${prefix}${message}`);
+    }
+    throw error;
   }
 }
 

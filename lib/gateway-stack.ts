@@ -1,6 +1,5 @@
 import { CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import type { StackProps } from 'aws-cdk-lib';
-import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -8,9 +7,10 @@ import type { Construct } from 'constructs';
 import { GatehouseUserPool } from './auth/gatehouse-user-pool';
 import { JwtAuthorizer } from './auth/jwt-authorizer';
 import type { GatehouseConfig } from './config';
+import { gatewaySpecOf } from './config';
 import { ServiceTables } from './data/service-tables';
 import { ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from './data/tables';
-import { MicroservicesGateway } from './gateway/microservices-gateway';
+import { gatewayPropsOf, MicroservicesGateway } from './gateway/microservices-gateway';
 import { GatewayMonitoring } from './monitoring/gateway-monitoring';
 import { GatehouseNetwork } from './network/gatehouse-network';
 import { ServiceRegistry } from './registry/service-registry';
@@ -62,6 +62,8 @@ export class GatewayStack extends Stack {
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
     const { config } = props;
+    // The gateway's settings as the local gateway sees them too (lib/routes/gateway-spec.ts).
+    const spec = gatewaySpecOf(config);
     const authorizerSettings = config.authorizer ?? {};
     const gatewaySettings = config.gateway ?? {};
     const serviceSettings = config.services ?? {};
@@ -72,7 +74,7 @@ export class GatewayStack extends Stack {
     this.cluster = new ecs.Cluster(this, 'Cluster', { vpc: this.network.vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
     this.registry = new ServiceRegistry(this, 'Registry', {
       vpc: this.network.vpc,
-      ...(config.namespace !== undefined && { namespaceName: config.namespace }),
+      ...(spec.namespace !== undefined && { namespaceName: spec.namespace }),
     });
     this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE] });
 
@@ -111,7 +113,7 @@ export class GatewayStack extends Stack {
     this.jwtAuthorizer = new JwtAuthorizer(this, 'Authorizer', {
       issuers: this.userPool !== undefined ? [this.userPool.issuer] : configuredIssuers,
       ...(authorizerSettings.userIds !== undefined && { userIds: authorizerSettings.userIds }),
-      ...(authorizerSettings.resultsCacheTtlSeconds !== undefined && { resultsCacheTtl: Duration.seconds(authorizerSettings.resultsCacheTtlSeconds) }),
+      resultsCacheTtl: Duration.seconds(spec.authorizerCacheTtlSeconds),
       ...(authorizerSettings.clockToleranceSeconds !== undefined && { clockTolerance: Duration.seconds(authorizerSettings.clockToleranceSeconds) }),
       ...(authorizerSettings.algorithms !== undefined && { algorithms: authorizerSettings.algorithms }),
       ...(authorizerSettings.tokenType !== undefined && { tokenType: authorizerSettings.tokenType }),
@@ -123,18 +125,8 @@ export class GatewayStack extends Stack {
       loadBalancer: this.network.loadBalancer,
       services: { [SERVICES.product]: this.productService, [SERVICES.order]: this.orderService },
       routes: GATEHOUSE_ROUTES,
-      ...(config.stageName !== undefined && { stageName: config.stageName }),
-      ...(gatewaySettings.throttle !== undefined && { throttle: gatewaySettings.throttle }),
-      ...(gatewaySettings.tiers !== undefined && {
-        tiers: gatewaySettings.tiers.map((tier) => ({
-          name: tier.name,
-          rateLimit: tier.rateLimit,
-          burstLimit: tier.burstLimit,
-          ...(tier.quota !== undefined && { quota: { limit: tier.quota.limit, period: apigateway.Period[tier.quota.period] } }),
-        })),
-      }),
+      ...gatewayPropsOf(spec),
       ...(gatewaySettings.accountLoggingRole !== undefined && { accountLoggingRole: gatewaySettings.accountLoggingRole }),
-      ...(gatewaySettings.apiKeySource !== undefined && { apiKeySource: apigateway.ApiKeySourceType[gatewaySettings.apiKeySource] }),
       ...(gatewaySettings.waf !== undefined && { waf: gatewaySettings.waf === true ? {} : gatewaySettings.waf }),
       ...(gatewaySettings.cors !== undefined && { cors: gatewaySettings.cors }),
       ...(gatewaySettings.domain !== undefined && {

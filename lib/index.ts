@@ -15,6 +15,7 @@ export * from './openapi/openapi';
 export * from './registry/service-registry';
 export * from './routes/gatehouse-routes';
 export * from './routes/headers';
+export * from './routes/gateway-spec';
 export * from './routes/route-spec';
 export * from './runtime-env';
 export * from './service/microservice';

@@ -10,19 +10,23 @@ import * as fs from 'node:fs';
 import { createServer } from 'node:net';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_TIERS } from '../lib/gateway/microservices-gateway';
+import { gatewaySpecOf, readGatehouseConfigFile } from '../lib/config';
+import type { GatehouseConfig } from '../lib/config';
 import { SCOPES } from '../lib/routes/gatehouse-routes';
+import type { UsagePlanTier } from '../lib/routes/gateway-spec';
 import type { LocalTier } from './gateway';
 import { mintDevToken } from './issuer/dev-issuer';
 import { DEFAULT_STATE_DIR, OUTPUTS_FILE } from './state';
 import { formatPhases, PhaseLog } from './phases';
-import { LOCAL_NAMESPACE, startLocalSystem } from './system';
+import { startLocalSystem } from './system';
 import type { InstanceEvent, LocalSystem } from './system';
 
 /** What `npm start` was asked for. */
 interface StartFlags {
   readonly port: number;
   readonly stateDir: string;
+  /** The cdk.json whose `gatehouse` context configures the gateway, as it configures the deployed one. */
+  readonly configFile: string;
   readonly dataDir?: string;
   readonly verbose: boolean;
   readonly issuer?: { readonly issuer: string; readonly audience: string; readonly jwksUri: string };
@@ -35,6 +39,7 @@ function readFlags(argv: readonly string[]): StartFlags {
       port: { type: 'string', default: '8080' },
       'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
       'data-dir': { type: 'string' },
+      config: { type: 'string', default: DEFAULT_CONFIG_FILE },
       issuer: { type: 'string' },
       audience: { type: 'string' },
       'jwks-uri': { type: 'string' },
@@ -45,8 +50,9 @@ function readFlags(argv: readonly string[]): StartFlags {
   });
   if (values.help) {
     process.stdout.write(
-      'npm start -- [--port 8080] [--data-dir DIR] [--issuer URL --audience AUD [--jwks-uri URL]] [--state-dir DIR] [--verbose]\n' +
+      'npm start -- [--port 8080] [--config FILE] [--data-dir DIR] [--issuer URL --audience AUD [--jwks-uri URL]] [--state-dir DIR] [--verbose]\n' +
         '  --port       the gateway port (0: any free port)\n  --data-dir   keep DynamoDB data in DIR across restarts (default: in memory)\n' +
+        '  --config     the cdk.json whose "gatehouse" context sets the stage, tiers, throttles and timeouts (default: the app\'s cdk.json)\n' +
         '  --issuer     trust this external issuer instead of the development one (needs --audience)\n' +
         '  --verbose    print what the start spent its time on, one line per phase\n',
     );
@@ -64,20 +70,24 @@ function readFlags(argv: readonly string[]): StartFlags {
   return {
     port,
     stateDir: path.resolve(values['state-dir']),
+    configFile: path.resolve(values.config),
     verbose: values.verbose,
     ...(values['data-dir'] !== undefined && { dataDir: path.resolve(values['data-dir']) }),
     ...(issuer && { issuer }),
   };
 }
 
+/** The app's cdk.json: `npm start` runs the gateway the CDK app deploys. */
+const DEFAULT_CONFIG_FILE = path.join(__dirname, '..', 'cdk.json');
+
 /** A mistake in the command line: said plainly, exit code 2. */
 class UsageError extends Error {}
 
 /** The API keys of the tiers, kept in the state folder so that they survive restarts. */
-function apiKeys(stateDir: string): Record<string, string> {
+function apiKeys(stateDir: string, tiers: readonly UsagePlanTier[]): Record<string, string> {
   const file = path.join(stateDir, 'api-keys.json');
   const existing = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as Record<string, string>) : {};
-  const keys = Object.fromEntries(DEFAULT_TIERS.map((tier) => [tier.name, existing[tier.name] ?? `dev-${tier.name}-${randomBytes(12).toString('hex')}`]));
+  const keys = Object.fromEntries(tiers.map((tier) => [tier.name, existing[tier.name] ?? `dev-${tier.name}-${randomBytes(12).toString('hex')}`]));
   fs.writeFileSync(file, JSON.stringify(keys, null, 2), { mode: 0o600 });
   return keys;
 }
@@ -125,8 +135,22 @@ function describeEvent(event: InstanceEvent, logsDir: string): string {
   }
 }
 
+/** The app's config, read and checked as the CDK app reads it; a config it would refuse is a usage error. */
+function readConfig(file: string): GatehouseConfig {
+  try {
+    const config = readGatehouseConfigFile(file);
+    gatewaySpecOf(config);
+    return config;
+  } catch (error) {
+    throw new UsageError(`--config ${file}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
 async function main(): Promise<void> {
   const flags = readFlags(process.argv.slice(2));
+  // Before anything is written: a config the app would refuse stops npm start too.
+  const config = readConfig(flags.configFile);
+  const spec = gatewaySpecOf(config);
   const phases = new PhaseLog();
   await phases.time(
     'check port',
@@ -134,14 +158,8 @@ async function main(): Promise<void> {
     () => (flags.port === 0 ? 'any free port' : `port ${flags.port} free`),
   );
   fs.mkdirSync(flags.stateDir, { recursive: true });
-  const keys = apiKeys(flags.stateDir);
-  const tiers: LocalTier[] = DEFAULT_TIERS.map((tier) => ({
-    name: tier.name,
-    rateLimit: tier.rateLimit,
-    burstLimit: tier.burstLimit,
-    ...(tier.quota !== undefined && { quota: { limit: tier.quota.limit, period: tier.quota.period } }),
-    apiKeys: [keys[tier.name]],
-  }));
+  const keys = apiKeys(flags.stateDir, spec.tiers);
+  const tiers: LocalTier[] = spec.tiers.map((tier) => ({ ...tier, apiKeys: [keys[tier.name]] }));
 
   let system: LocalSystem | undefined;
   let writeCurrentOutputs = (): void => undefined;
@@ -151,6 +169,8 @@ async function main(): Promise<void> {
       stateDir: flags.stateDir,
       port: flags.port,
       tiers,
+      gateway: spec,
+      ...(config.authorizer !== undefined && { authorizer: config.authorizer }),
       ...(flags.dataDir !== undefined && { dataDir: flags.dataDir }),
       ...(flags.issuer !== undefined && { issuer: { issuer: flags.issuer.issuer, audience: [flags.issuer.audience], jwksUri: flags.issuer.jwksUri } }),
       phases,
@@ -187,7 +207,7 @@ async function main(): Promise<void> {
       Issuer: trusted.issuer,
       Audience: trusted.audience?.[0] ?? null,
       JwksUri: trusted.jwksUri,
-      Namespace: LOCAL_NAMESPACE,
+      Namespace: system.namespace,
       Local: {
         stateDir: flags.stateDir,
         registryEndpoint: system.registryEndpoint,

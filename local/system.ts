@@ -21,7 +21,10 @@ import type { TrustedIssuer } from '../lib/auth/authorizer-contract';
 import { createAuthorizerHandler } from '../lambda/authorizer/handler';
 import type { Logger } from '../lambda/authorizer/logger';
 import { ORDERS_TABLE, PRODUCTS_TABLE } from '../lib/data/tables';
+import type { AuthorizerSettings } from '../lib/config';
 import { GATEHOUSE_ROUTES, SERVICES } from '../lib/routes/gatehouse-routes';
+import type { GatewaySpec } from '../lib/routes/gateway-spec';
+import { GATEWAY_DEFAULTS, resolveGatewaySpec } from '../lib/routes/gateway-spec';
 import type { RouteSpec, RouteThrottle } from '../lib/routes/route-spec';
 import { SERVICE_ENV } from '../lib/runtime-env';
 import { bundleService, SERVICE_ENTRIES } from '../lib/service/service-bundle';
@@ -29,7 +32,7 @@ import { createServiceDiscoveryClient } from '../services/common/lifecycle';
 import { InstanceDirectory } from '../services/order/discovery';
 import { cachedBundle, cachedPartsBundle, NODE_MODULES } from './bundle-cache';
 import type { CachedBundle } from './bundle-cache';
-import { LocalGateway } from './gateway';
+import { LocalGateway, localGatewayOptionsOf } from './gateway';
 import type { LocalTier } from './gateway';
 import { DEV_AUDIENCE, DEV_ISSUER, devCognitoIssuer, loadOrCreateDevKey } from './issuer/dev-issuer';
 import type { DevKey } from './issuer/dev-issuer';
@@ -41,10 +44,8 @@ import type { HealthCheckOptions, RegistryServiceSpec } from './registry';
 import { Supervisor } from './supervisor';
 import type { BackoffOptions, Incarnation } from './supervisor';
 
-/** The Cloud Map namespace of the local system. */
-export const LOCAL_NAMESPACE = 'gatehouse.local';
-/** The stage of the local gateway, as on AWS. */
-export const LOCAL_STAGE = 'v1';
+/** The Cloud Map namespace of the local system when the gateway spec names none (the stack `Gatehouse`'s). */
+export const LOCAL_NAMESPACE = GATEWAY_DEFAULTS.namespace;
 const REGION = 'local';
 
 /** Options of {@link startLocalSystem}. */
@@ -53,9 +54,24 @@ export interface LocalSystemOptions {
   readonly stateDir: string;
   /** The gateway port; 0 picks a free one. */
   readonly port: number;
-  /** The usage-plan tiers and their keys. */
+  /** The usage-plan tiers and their keys: the tiers of `gateway`, each with its keys. */
   readonly tiers: readonly LocalTier[];
-  /** @default - 500 requests per second, bursts of 1000 */
+  /**
+   * The gateway's settings, as deployed (`gatewaySpecOf(readGatehouseConfigFile('cdk.json'))`): its
+   * stage, throttle, API key source, timeouts and namespace. Its tiers are given with their keys in `tiers`.
+   * @default - resolveGatewaySpec(): every default
+   */
+  readonly gateway?: GatewaySpec;
+  /**
+   * The authorizer's settings from the app's config (clock tolerance, algorithms, token type, usage
+   * identifier claim, user ids); its cache TTL is `gateway.authorizerCacheTtlSeconds`.
+   * @default - the authorizer's defaults
+   */
+  readonly authorizer?: AuthorizerSettings;
+  /**
+   * The stage throttle instead of `gateway.throttle`, for benchmarks that must not be throttled.
+   * @default - gateway.throttle
+   */
   readonly stageThrottle?: RouteThrottle;
   /** @default - GATEHOUSE_ROUTES */
   readonly routes?: readonly RouteSpec[];
@@ -114,6 +130,8 @@ export interface LocalSystem {
   readonly parts: readonly { readonly part: PartName; readonly pid: number | undefined }[];
   /** The embedded registry's endpoint (Cloud Map API). */
   readonly registryEndpoint: string;
+  /** The Cloud Map namespace the services register in. */
+  readonly namespace: string;
   /** dynalite's endpoint (DynamoDB API). */
   readonly dynamoEndpoint: string;
   readonly logsDir: string;
@@ -126,6 +144,8 @@ type ServiceIncarnation = ServiceProcess & Incarnation;
 
 /** Starts the system; if any part fails to start, what had started is stopped and the error thrown. */
 export async function startLocalSystem(options: LocalSystemOptions): Promise<LocalSystem> {
+  const spec = options.gateway ?? resolveGatewaySpec();
+  const namespace = spec.namespace ?? LOCAL_NAMESPACE;
   const phases = options.phases ?? new PhaseLog();
   // Stopped in this order: first no new traffic, then the services (which deregister on the way
   // out, so the registry must still be up), then the parts, and last the log files they wrote to.
@@ -217,7 +237,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       );
     const dynamo = startPart('dynamo', options.dataDir !== undefined ? { dataDir: options.dataDir } : {});
     const registry = startPart('registry', {
-      services: Object.values(SERVICES).map((name): RegistryServiceSpec => ({ namespace: LOCAL_NAMESPACE, name })),
+      services: Object.values(SERVICES).map((name): RegistryServiceSpec => ({ namespace, name })),
       healthCheck: options.healthCheck ?? {},
     });
     // The key is made (or loaded) here before the issuer process starts, so that the two never both
@@ -305,7 +325,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
             supervise(product.file, SERVICES.product, 'product-2', { [SERVICE_ENV.productsTable]: PRODUCTS_TABLE.id }),
             supervise(order.file, SERVICES.order, 'order-1', {
               [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id,
-              [SERVICE_ENV.discoveryNamespace]: LOCAL_NAMESPACE,
+              [SERVICE_ENV.discoveryNamespace]: namespace,
               [SERVICE_ENV.discoveryTtlMs]: '2000',
             }),
           ]),
@@ -315,7 +335,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
 
     const issuer = await devIssuer;
     const trusted: TrustedIssuer = options.issuer ?? { issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: (issuer as RunningDevIssuer).jwksUri };
-    const gateway = await track(phases.time('start gateway', () => startGateway(options, trusted, cloudMap, live)));
+    const gateway = await track(phases.time('start gateway', () => startGateway(options, spec, namespace, trusted, cloudMap, live)));
     layers.gateway.push(() => gateway.close());
     await services;
     return {
@@ -330,6 +350,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
       },
       parts,
       registryEndpoint,
+      namespace,
       dynamoEndpoint: (await dynamo).url,
       logsDir,
       stop,
@@ -345,17 +366,24 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
 /** The in-process authorizer and the gateway, finding services through the registry. */
 async function startGateway(
   options: LocalSystemOptions,
+  spec: GatewaySpec,
+  namespace: string,
   trusted: TrustedIssuer,
   cloudMap: ReturnType<typeof createServiceDiscoveryClient>,
   live: ReadonlySet<string>,
 ): Promise<LocalGateway> {
   const routes = options.routes ?? GATEHOUSE_ROUTES;
+  // The deployed authorizer's settings (lib/auth/jwt-authorizer.ts gets the same from the config).
+  const settings = options.authorizer ?? {};
   const authorizer = createAuthorizerHandler(
     {
       // With the development issuer, its Cognito-shaped twin too (same keys): both token shapes work locally.
       issuers: options.issuer === undefined ? [trusted, devCognitoIssuer(trusted.jwksUri)] : [trusted],
-      algorithms: AUTHORIZER_DEFAULTS.algorithms,
-      clockToleranceSeconds: AUTHORIZER_DEFAULTS.clockToleranceSeconds,
+      algorithms: settings.algorithms ?? AUTHORIZER_DEFAULTS.algorithms,
+      clockToleranceSeconds: settings.clockToleranceSeconds ?? AUTHORIZER_DEFAULTS.clockToleranceSeconds,
+      ...(settings.tokenType !== undefined && { tokenType: settings.tokenType }),
+      ...(settings.usageIdentifierClaim !== undefined && { usageIdentifierClaim: settings.usageIdentifierClaim }),
+      ...(settings.userIds !== undefined && { userIds: settings.userIds }),
       scopeTable: buildScopeTable(routes),
       jwks: AUTHORIZER_DEFAULTS.jwks,
     },
@@ -363,16 +391,15 @@ async function startGateway(
   );
   // The gateway finds the services the way the order service finds products: through the registry.
   const directories = new Map<string, InstanceDirectory>(
-    Object.values(SERVICES).map((service) => [service, new InstanceDirectory({ client: cloudMap, namespace: LOCAL_NAMESPACE, service, ttlMs: 1_000 })]),
+    Object.values(SERVICES).map((service) => [service, new InstanceDirectory({ client: cloudMap, namespace, service, ttlMs: 1_000 })]),
   );
   return LocalGateway.start({
     routes,
-    stageName: LOCAL_STAGE,
+    ...localGatewayOptionsOf(spec),
+    ...(options.stageThrottle !== undefined && { stageThrottle: options.stageThrottle }),
     port: options.port,
     tiers: options.tiers,
-    stageThrottle: options.stageThrottle ?? { rateLimit: 500, burstLimit: 1000 },
     authorizer,
-    authorizerCacheTtlSeconds: 300,
     resolveService: async (service) => {
       const directory = directories.get(service);
       if (directory === undefined) return [];

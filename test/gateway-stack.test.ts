@@ -252,7 +252,11 @@ describe('configuration', () => {
   });
 
   it.each<[string, unknown, RegExp]>([
-    ['a cache TTL over an hour', { ...CONFIG, authorizer: { resultsCacheTtlSeconds: 7200 } }, /resultsCacheTtl must be whole seconds from 0 to 3600, got 7200/],
+    [
+      'a cache TTL over an hour',
+      { ...CONFIG, authorizer: { resultsCacheTtlSeconds: 7200 } },
+      /authorizer.resultsCacheTtlSeconds must be whole seconds from 0 to 3600, got 7200/,
+    ],
     [
       'an issuer with both audience and client ids',
       { issuers: [{ issuer: 'https://i.example.com', audience: 'a', clientIds: ['c'] }] },
@@ -273,6 +277,21 @@ describe('configuration', () => {
       'a tier rate without burst',
       { ...CONFIG, gateway: { tiers: [{ name: 'x', rateLimit: 5 }] } },
       /tiers.x.burstLimit must be a whole number of requests >= 0, got undefined/,
+    ],
+    [
+      'a stage name with a dot',
+      { ...CONFIG, stageName: 'v1.0' },
+      /context "gatehouse": stageName must be 1 to 128 letters, digits, hyphens or underscores, got "v1.0"/,
+    ],
+    [
+      'an integration timeout over 29 s',
+      { ...CONFIG, gateway: { integrationTimeoutMs: 30_000 } },
+      /gateway.integrationTimeoutMs must be whole milliseconds from 50 to 29000, got 30000/,
+    ],
+    [
+      'a quota per year',
+      { ...CONFIG, gateway: { tiers: [{ name: 'x', rateLimit: 5, burstLimit: 5, quota: { limit: 9, period: 'YEAR' } }] } },
+      /gateway.tiers.x.quota.period must be one of DAY, WEEK, MONTH, got "YEAR"/,
     ],
     ['three NAT gateways', { ...CONFIG, natGateways: 3 }, /natGateways must be 1 or 2/],
     ['a namespace that is no DNS name', { ...CONFIG, namespace: 'Not A Name' }, /namespace must be a DNS name/],

@@ -11,10 +11,13 @@ import { AUTHORIZER_CONTEXT_KEYS } from '../auth/authorizer-contract';
 import type { JwtAuthorizer } from '../auth/jwt-authorizer';
 import { SERVICES_LISTENER_PORT, withoutDefaultEgress } from '../network/gatehouse-network';
 import { GATEWAY_HEADERS } from '../routes/headers';
+import type { GatewaySpec, UsagePlanTier } from '../routes/gateway-spec';
+import { GATEWAY_DEFAULTS, INTEGRATION_TIMEOUT_MS, validateStageName, validateThrottle, validateTiers } from '../routes/gateway-spec';
+import { operationIdOf, pathParameterNames, resourcePathParts } from '../routes/route-path';
 import type { RouteSpec, RouteThrottle } from '../routes/route-spec';
 import { perClientThrottle, routeKey, validateRoutes } from '../routes/route-spec';
 import { toApiGatewaySchema } from './api-schema';
-import { GATEWAY_ERRORS } from './gateway-errors';
+import { GATEWAY_ERRORS, gatewayErrorTemplate } from './gateway-errors';
 
 /**
  * Where the gateway sends a service's routes: the ALB rule that matches `x-gatehouse-service:
@@ -42,26 +45,22 @@ export function stagePrefixRewrite(stageName: string): { readonly regex: string;
   return { regex: `^/${stageName}(/.*)$`, replace: '$1' };
 }
 
-/** A usage plan tier: the throttle and quota of every API key in it. */
-export interface UsagePlanTier {
-  /** The tier's name, also the name of its API key. */
-  readonly name: string;
-  /** Steady requests per second, per API key. */
-  readonly rateLimit: number;
-  /** Requests that may arrive at once, per API key. */
-  readonly burstLimit: number;
-  /**
-   * Requests per period, per API key.
-   * @default - no quota
-   */
-  readonly quota?: { readonly limit: number; readonly period: apigateway.Period };
+/**
+ * The CDK props of a gateway spec (lib/routes/gateway-spec.ts): its stage, throttle, tiers, API key
+ * source and integration timeout. The authorizer cache TTL goes to the JwtAuthorizer
+ * (`resultsCacheTtl`), the namespace to the ServiceRegistry.
+ */
+export function gatewayPropsOf(
+  spec: GatewaySpec,
+): Required<Pick<MicroservicesGatewayProps, 'stageName' | 'throttle' | 'tiers' | 'apiKeySource' | 'integrationTimeout'>> {
+  return {
+    stageName: spec.stageName,
+    throttle: spec.throttle,
+    tiers: spec.tiers,
+    apiKeySource: apigateway.ApiKeySourceType[spec.apiKeySource],
+    integrationTimeout: Duration.millis(spec.integrationTimeoutMs),
+  };
 }
-
-/** Gatehouse's default tiers. */
-export const DEFAULT_TIERS: readonly UsagePlanTier[] = [
-  { name: 'basic', rateLimit: 10, burstLimit: 20, quota: { limit: 10_000, period: apigateway.Period.DAY } },
-  { name: 'pro', rateLimit: 100, burstLimit: 200, quota: { limit: 1_000_000, period: apigateway.Period.MONTH } },
-];
 
 /** CORS for browser clients. */
 export interface GatewayCors {
@@ -148,7 +147,7 @@ export interface MicroservicesGatewayProps {
   readonly throttle?: RouteThrottle;
   /**
    * Usage plan tiers; the gateway makes one API key per tier.
-   * @default - DEFAULT_TIERS: basic (10/s, burst 20, 10,000 a day) and pro (100/s, burst 200, 1,000,000 a month)
+   * @default - DEFAULT_TIERS (lib/routes/gateway-spec.ts): basic (10/s, burst 20, 10,000 a day) and pro (100/s, burst 200, 1,000,000 a month)
    */
   readonly tiers?: readonly UsagePlanTier[];
   /**
@@ -231,14 +230,16 @@ export class MicroservicesGateway extends Construct {
 
   constructor(scope: Construct, id: string, props: MicroservicesGatewayProps) {
     super(scope, id);
-    const throttle = props.throttle ?? { rateLimit: 500, burstLimit: 1000 };
-    const tiers = props.tiers ?? DEFAULT_TIERS;
-    this.integrationTimeout = props.integrationTimeout ?? Duration.seconds(10);
+    const throttle = props.throttle ?? GATEWAY_DEFAULTS.throttle;
+    const tiers = props.tiers ?? GATEWAY_DEFAULTS.tiers;
+    this.integrationTimeout = props.integrationTimeout ?? Duration.millis(GATEWAY_DEFAULTS.integrationTimeoutMs);
     this.authorizer = props.authorizer;
     this.loadBalancer = props.loadBalancer;
     this.listenerPort = props.listenerPort ?? SERVICES_LISTENER_PORT;
-    this.stageName = props.stageName ?? 'v1';
+    this.stageName = props.stageName ?? GATEWAY_DEFAULTS.stageName;
     this.cors = props.cors;
+    // The rules are the gateway spec's, the same the local gateway checks.
+    if (!Token.isUnresolved(this.stageName)) validateStageName(this.stageName);
     validateThrottle('throttle', throttle);
     validateTiers(tiers);
     validateTimeout(this.integrationTimeout);
@@ -274,7 +275,7 @@ export class MicroservicesGateway extends Construct {
         name: `${this.api.restApiName}-${tier.name}`,
         description: `Gatehouse ${tier.name} tier`,
         throttle: { rateLimit: tier.rateLimit, burstLimit: tier.burstLimit },
-        ...(tier.quota !== undefined && { quota: tier.quota }),
+        ...(tier.quota !== undefined && { quota: { limit: tier.quota.limit, period: apigateway.Period[tier.quota.period] } }),
         apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
       });
       // API Gateway generates the key's value: no secret is written into the template.
@@ -332,7 +333,7 @@ export class MicroservicesGateway extends Construct {
   addRoutes(routes: readonly RouteSpec[]): void {
     validateRoutes([...this.routes, ...routes]);
     for (const route of routes) {
-      if (route.path.split('/')[1] === this.stageName) {
+      if (resourcePathParts(route.path)[0] === this.stageName) {
         throw new Error(
           `routes: ${routeKey(route)} starts with the stage name ${this.stageName}, which the ALB takes off the path (see stagePrefixRewrite); rename the stage or the route`,
         );
@@ -360,7 +361,7 @@ export class MicroservicesGateway extends Construct {
       });
       this.preflighted.add(resource);
     }
-    const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => match[1]);
+    const parameters = pathParameterNames(route.path);
     const integration = new apigateway.Integration({
       type: apigateway.IntegrationType.HTTP_PROXY,
       integrationHttpMethod: route.method,
@@ -383,14 +384,14 @@ export class MicroservicesGateway extends Construct {
       authorizer: this.authorizer.authorizer,
       authorizationType: apigateway.AuthorizationType.CUSTOM,
       apiKeyRequired: true,
-      operationName: operationName(route),
+      operationName: operationIdOf(route),
       requestParameters: Object.fromEntries(parameters.map((name) => [`method.request.path.${name}`, true])),
       requestValidator: route.requestSchema !== undefined ? validators.body : validators.params,
       ...(route.requestSchema !== undefined && {
         requestModels: {
-          'application/json': this.api.addModel(`${operationName(route)}Model`, {
+          'application/json': this.api.addModel(`${operationIdOf(route)}Model`, {
             contentType: 'application/json',
-            modelName: operationName(route),
+            modelName: operationIdOf(route),
             schema: toApiGatewaySchema(route.requestSchema),
           }),
         },
@@ -495,7 +496,7 @@ export class MicroservicesGateway extends Construct {
         type: apigateway.ResponseType.of(error.responseType),
         ...(error.status !== undefined && { statusCode: String(error.status) }),
         templates: {
-          'application/json': `{"error":{"code":"${error.code}","message":$context.error.messageString,"requestId":"$context.requestId"}}`,
+          'application/json': gatewayErrorTemplate(error),
         },
         responseHeaders: {
           'Content-Type': "'application/json'",
@@ -572,36 +573,10 @@ const ACCESS_LOG_FIELDS = {
   userAgent: '$context.identity.userAgent',
 };
 
-function operationName(route: RouteSpec): string {
-  const words = `${route.method.toLowerCase()} ${route.path.replace(/\{([^}]+)\}/g, 'by $1')}`.split(/[^A-Za-z0-9]+/).filter((word) => word.length > 0);
-  return words.map((word, index) => (index === 0 ? word : word[0].toUpperCase() + word.slice(1))).join('');
-}
-
-function validateThrottle(name: string, throttle: RouteThrottle): void {
-  if (!(typeof throttle.rateLimit === 'number' && throttle.rateLimit >= 0))
-    throw new Error(`${name}.rateLimit must be requests per second >= 0, got ${String(throttle.rateLimit)}`);
-  if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 0)) {
-    throw new Error(`${name}.burstLimit must be a whole number of requests >= 0, got ${String(throttle.burstLimit)}`);
-  }
-}
-
-function validateTiers(tiers: readonly UsagePlanTier[]): void {
-  if (tiers.length === 0) throw new Error('tiers must list at least one usage plan tier: every route needs an API key');
-  const names = new Set<string>();
-  for (const tier of tiers) {
-    if (!/^[A-Za-z][A-Za-z0-9]{0,31}$/.test(tier.name))
-      throw new Error(`tiers: name must be 1 to 32 letters and digits, starting with a letter, got ${JSON.stringify(tier.name)}`);
-    if (names.has(tier.name)) throw new Error(`tiers: ${tier.name} is listed twice`);
-    names.add(tier.name);
-    validateThrottle(`tiers.${tier.name}`, tier);
-    if (tier.quota !== undefined && !(Number.isInteger(tier.quota.limit) && tier.quota.limit > 0)) {
-      throw new Error(`tiers.${tier.name}.quota.limit must be a whole number of requests > 0, got ${String(tier.quota.limit)}`);
-    }
-  }
-}
-
 function validateTimeout(timeout: Duration): void {
   if (timeout.isUnresolved()) return;
   const ms = timeout.toMilliseconds();
-  if (ms < 50 || ms > 29_000) throw new Error(`integrationTimeout must be from 50 ms to 29 seconds, got ${timeout.toHumanString()}`);
+  if (!(Number.isInteger(ms) && ms >= INTEGRATION_TIMEOUT_MS.min && ms <= INTEGRATION_TIMEOUT_MS.max)) {
+    throw new Error(`integrationTimeout must be whole milliseconds from 50 ms to 29 seconds, got ${timeout.toHumanString()}`);
+  }
 }

@@ -20,6 +20,8 @@ export interface AuthorizerResult {
   readonly principalId: string;
   readonly policy: Policy;
   readonly context: AuthorizerContext;
+  /** The API key of the caller's usage plan, when the API reads keys from the authorizer (`apiKeySource: AUTHORIZER`). */
+  readonly usageIdentifierKey?: string;
 }
 
 /** Where a decision came from, for the log. */
@@ -27,7 +29,13 @@ export type AuthorizerSource = 'cache' | 'authorizer' | 'no-identity';
 
 /** The outcome of the authorizer step. */
 export type AuthorizationOutcome =
-  | { readonly kind: 'allowed'; readonly source: AuthorizerSource; readonly principalId: string; readonly context: AuthorizerContext }
+  | {
+      readonly kind: 'allowed';
+      readonly source: AuthorizerSource;
+      readonly principalId: string;
+      readonly context: AuthorizerContext;
+      readonly usageIdentifierKey?: string;
+    }
   | { readonly kind: 'denied'; readonly source: AuthorizerSource; readonly principalId: string; readonly decision: Exclude<PolicyDecision, 'allow'> }
   | { readonly kind: 'unauthorized'; readonly source: AuthorizerSource }
   | {
@@ -77,7 +85,13 @@ export class LocalAuthorizer {
 
     const decision = evaluatePolicy(result.policy, INVOKE_ACTION, methodArn(request.stageName, request.method, request.path));
     if (decision !== 'allow') return { kind: 'denied', source, principalId: result.principalId, decision };
-    return { kind: 'allowed', source, principalId: result.principalId, context: result.context };
+    return {
+      kind: 'allowed',
+      source,
+      principalId: result.principalId,
+      context: result.context,
+      ...(result.usageIdentifierKey !== undefined && { usageIdentifierKey: result.usageIdentifierKey }),
+    };
   }
 }
 
@@ -87,7 +101,7 @@ export class LocalAuthorizer {
  */
 export function parseAuthorizerResult(value: unknown): AuthorizerResult {
   assertRecord(value, 'the authorizer result');
-  const { principalId, policyDocument, context } = value;
+  const { principalId, policyDocument, context, usageIdentifierKey } = value;
   if (typeof principalId !== 'string' || principalId.length === 0) throw new PolicyFormatError('principalId must be a non-empty string');
   const policy = parsePolicy(policyDocument);
   const checked: Record<string, string | number | boolean> = {};
@@ -100,5 +114,6 @@ export function parseAuthorizerResult(value: unknown): AuthorizerResult {
       checked[key] = entry;
     }
   }
-  return { principalId, policy, context: checked };
+  if (usageIdentifierKey !== undefined && typeof usageIdentifierKey !== 'string') throw new PolicyFormatError('usageIdentifierKey must be a string');
+  return { principalId, policy, context: checked, ...(usageIdentifierKey !== undefined && { usageIdentifierKey }) };
 }

@@ -2,13 +2,14 @@
  * Every check a request passes before the integration, in the order the local gateway runs them:
  * 1. the route (`/{stage}/...` against the spec),
  * 2. the authorizer (cached per Authorization value) and its policy for this method ARN,
- * 3. the API key (`x-api-key`, one of a tier's keys),
+ * 3. the API key (`x-api-key`, or the authorizer's `usageIdentifierKey` with `apiKeySource: AUTHORIZER`; one of a tier's keys),
  * 4. the stage throttle, the route's throttle, the key's tier throttle and its quota,
  * 5. the body against the route's schema.
  * The result is a decision, not an HTTP answer: the edge writes it. No node:http here.
  */
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
 import { AUTHORIZER_CONTEXT_KEYS } from '../../lib/auth/authorizer-contract';
+import type { ApiKeySource } from '../../lib/routes/gateway-spec';
 import type { RouteSpec, RouteThrottle } from '../../lib/routes/route-spec';
 import { routeKey } from '../../lib/routes/route-spec';
 import type { LocalResponseType } from './answers';
@@ -64,6 +65,8 @@ export interface GatekeeperOptions {
   readonly stageThrottle: RouteThrottle;
   readonly authorizer: AuthorizerHandler;
   readonly authorizerCacheTtlSeconds: number;
+  /** Where the API key is read: the `x-api-key` header, or the authorizer's `usageIdentifierKey`. */
+  readonly apiKeySource: ApiKeySource;
   /** Milliseconds since the epoch, for buckets, quotas and the authorizer cache. */
   readonly now: () => number;
 }
@@ -131,7 +134,14 @@ export class Gatekeeper {
         log.principal = authorization.principalId;
     }
 
-    const keys = headerValues(request.rawHeaders, API_KEY_HEADER);
+    // With AUTHORIZER, API Gateway takes the key the authorizer returned and ignores x-api-key, so the
+    // client's tier follows its token (JwtAuthorizerProps.usageIdentifierClaim).
+    const keys =
+      this.options.apiKeySource === 'AUTHORIZER'
+        ? authorization.usageIdentifierKey === undefined
+          ? []
+          : [authorization.usageIdentifierKey]
+        : headerValues(request.rawHeaders, API_KEY_HEADER);
     const tier = keys.length === 1 ? this.plans.tierOf(keys[0]) : undefined;
     if (tier === undefined) return refuse('INVALID_API_KEY', keys.length === 0 ? 'no API key' : keys.length > 1 ? 'several API keys' : 'unknown API key');
     log.tier = tier.name;

@@ -10,6 +10,8 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
+import type { ApiKeySource } from '../../lib/routes/gateway-spec';
+import { GATEWAY_DEFAULTS, validateIntegrationTimeoutMs, validateStageName } from '../../lib/routes/gateway-spec';
 import type { RouteSpec, RouteThrottle } from '../../lib/routes/route-spec';
 import type { GatewayAnswer, LocalResponseType } from './answers';
 import { errorBody, gatewayAnswer, UPSTREAM_FAILURE_STATUS } from './answers';
@@ -47,6 +49,11 @@ export interface LocalGatewayOptions {
   readonly authorizer: AuthorizerHandler;
   /** How long an authorizer result is cached per Authorization value, in seconds (0 to 3600); 0 turns the cache off. */
   readonly authorizerCacheTtlSeconds: number;
+  /**
+   * Where a request's API key is read: the `x-api-key` header, or the authorizer's `usageIdentifierKey`.
+   * @default - 'HEADER'
+   */
+  readonly apiKeySource?: ApiKeySource;
   /** Base URLs of the healthy instances of a service, such as the local Cloud Map registry gives. */
   readonly resolveService: ServiceResolver;
   /**
@@ -69,11 +76,8 @@ export interface LocalGatewayOptions {
 /** Receives the log line of a request. */
 export type LogSink = (fields: Record<string, unknown>) => void;
 
-/** Default integration timeout, the CDK gateway's default. */
-export const DEFAULT_INTEGRATION_TIMEOUT_MS = 10_000;
-
-// API Gateway's stage name rule: letters, digits, hyphens and underscores.
-const STAGE_NAME = /^[A-Za-z0-9_-]{1,128}$/;
+/** Default integration timeout, the gateway spec's (the CDK gateway's too). */
+export const DEFAULT_INTEGRATION_TIMEOUT_MS = GATEWAY_DEFAULTS.integrationTimeoutMs;
 
 // The status of an answer to a request the gateway itself failed on (a bug, never a client's doing).
 const INTERNAL_FAILURE_STATUS = 500;
@@ -92,11 +96,9 @@ export class LocalGateway {
     const host = options.host ?? '127.0.0.1';
     const timeoutMs = options.integrationTimeoutMs ?? DEFAULT_INTEGRATION_TIMEOUT_MS;
     if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`port must be an integer from 0 to 65535, got ${port}`);
-    if (!STAGE_NAME.test(options.stageName))
-      throw new Error(`stageName must be 1 to 128 letters, digits, hyphens or underscores, got ${JSON.stringify(options.stageName)}`);
-    if (!(Number.isInteger(timeoutMs) && timeoutMs >= 50 && timeoutMs <= 29_000)) {
-      throw new Error(`integrationTimeoutMs must be whole milliseconds from 50 to 29000, got ${String(timeoutMs)}`);
-    }
+    // The gateway spec's rules, the same the CDK gateway checks.
+    validateStageName(options.stageName);
+    validateIntegrationTimeoutMs(timeoutMs);
     const gatekeeper = new Gatekeeper({
       routes: options.routes,
       stageName: options.stageName,
@@ -104,6 +106,7 @@ export class LocalGateway {
       stageThrottle: options.stageThrottle,
       authorizer: options.authorizer,
       authorizerCacheTtlSeconds: options.authorizerCacheTtlSeconds,
+      apiKeySource: options.apiKeySource ?? GATEWAY_DEFAULTS.apiKeySource,
       now: options.now ?? Date.now,
     });
     const upstreams = new Upstreams(options.resolveService, timeoutMs);

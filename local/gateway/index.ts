@@ -2,6 +2,8 @@
 export { DEFAULT_INTEGRATION_TIMEOUT_MS, LocalGateway } from './gateway';
 export type { LocalGatewayOptions } from './gateway';
 export type { LocalTier } from './usage-plans';
+export { localGatewayOptionsOf } from './spec-options';
+export type { SpecOptions } from './spec-options';
 export type { Quota, QuotaPeriod } from './quota';
 export type { ServiceResolver } from './upstream';
 export { GATEWAY_ERROR_MESSAGES, UPSTREAM_FAILURE_STATUS, gatewayAnswer } from './answers';

@@ -6,17 +6,11 @@
  * Pure: every function takes the time and returns a new state.
  */
 
-/** The periods a usage plan quota can count over (API Gateway's `Period`). */
-export const QUOTA_PERIODS = ['DAY', 'WEEK', 'MONTH'] as const;
+import type { Quota, QuotaPeriod } from '../../lib/routes/gateway-spec';
 
-/** A quota period. */
-export type QuotaPeriod = (typeof QUOTA_PERIODS)[number];
-
-/** Requests per API key per period. */
-export interface Quota {
-  readonly limit: number;
-  readonly period: QuotaPeriod;
-}
+// One definition, the gateway spec's, for both renderers.
+export { QUOTA_PERIODS } from '../../lib/routes/gateway-spec';
+export type { Quota, QuotaPeriod } from '../../lib/routes/gateway-spec';
 
 /** Requests an API key has used in the period that started at `periodStartMs`. */
 export interface QuotaState {

@@ -6,26 +6,16 @@
  */
 import { perClientThrottle } from '../../lib/routes/route-spec';
 import type { RouteThrottle } from '../../lib/routes/route-spec';
-import type { Quota } from './quota';
-import { currentQuota, hasQuota, QUOTA_PERIODS, useQuota } from './quota';
+import type { UsagePlanTier } from '../../lib/routes/gateway-spec';
+import { validateThrottle, validateTiers } from '../../lib/routes/gateway-spec';
+import { currentQuota, hasQuota, useQuota } from './quota';
 import type { QuotaState } from './quota';
 import type { BucketState } from './token-bucket';
 import { fullBucket, hasToken, refill, takeToken } from './token-bucket';
 
-/** A usage plan tier and its API keys. */
-export interface LocalTier {
-  /** The tier's name, for logs. */
-  readonly name: string;
-  /** Steady requests per second, per API key. */
-  readonly rateLimit: number;
-  /** Requests that may arrive at once, per API key. */
-  readonly burstLimit: number;
-  /**
-   * Requests per period, per API key.
-   * @default - no quota
-   */
-  readonly quota?: Quota;
-  /** The API keys in this tier (sent as `x-api-key`). */
+/** A usage plan tier of the gateway spec, and its API keys. */
+export interface LocalTier extends UsagePlanTier {
+  /** The API keys in this tier (sent as `x-api-key`, or returned by the authorizer as `usageIdentifierKey`). */
   readonly apiKeys: readonly string[];
 }
 
@@ -58,22 +48,10 @@ export class UsagePlans {
     tiers: readonly LocalTier[],
     private readonly stageThrottle: RouteThrottle,
   ) {
-    assertThrottle(stageThrottle, 'stageThrottle');
-    if (tiers.length === 0) throw new Error('tiers must list at least one usage plan tier: every route needs an API key');
-    const names = new Set<string>();
+    // The gateway spec's rules, the same the CDK gateway checks.
+    validateThrottle('stageThrottle', stageThrottle);
+    validateTiers(tiers);
     for (const tier of tiers) {
-      if (typeof tier.name !== 'string' || tier.name.length === 0) throw new Error('tiers: every tier needs a name');
-      if (names.has(tier.name)) throw new Error(`tiers: ${tier.name} is listed twice`);
-      names.add(tier.name);
-      assertThrottle(tier, `tiers.${tier.name}`);
-      if (tier.quota !== undefined) {
-        if (!(Number.isInteger(tier.quota.limit) && tier.quota.limit > 0)) {
-          throw new Error(`tiers.${tier.name}.quota.limit must be a whole number of requests > 0, got ${String(tier.quota.limit)}`);
-        }
-        if (!QUOTA_PERIODS.includes(tier.quota.period)) {
-          throw new Error(`tiers.${tier.name}.quota.period must be one of ${QUOTA_PERIODS.join(', ')}, got ${JSON.stringify(tier.quota.period)}`);
-        }
-      }
       for (const key of tier.apiKeys) {
         if (typeof key !== 'string' || key.length === 0) throw new Error(`tiers.${tier.name}.apiKeys: an API key must be a non-empty string`);
         // Never the key itself in a message: it is a credential.
@@ -127,13 +105,4 @@ export class UsagePlans {
 
 function refillIn(buckets: Map<string, BucketState>, id: string, limit: RouteThrottle, nowMs: number): BucketState {
   return refill(buckets.get(id) ?? fullBucket(limit, nowMs), limit, nowMs);
-}
-
-function assertThrottle(throttle: RouteThrottle, name: string): void {
-  if (!(typeof throttle.rateLimit === 'number' && Number.isFinite(throttle.rateLimit) && throttle.rateLimit >= 0)) {
-    throw new Error(`${name}.rateLimit must be requests per second >= 0, got ${String(throttle.rateLimit)}`);
-  }
-  if (!(Number.isInteger(throttle.burstLimit) && throttle.burstLimit >= 0)) {
-    throw new Error(`${name}.burstLimit must be a whole number of requests >= 0, got ${String(throttle.burstLimit)}`);
-  }
 }

@@ -353,14 +353,19 @@ describe('validation at synth', () => {
     ],
     ['no tiers', { tiers: [] }, /tiers must list at least one usage plan tier/],
     ['a tier twice', { tiers: [DEFAULT_TIER, DEFAULT_TIER] }, /tiers: basic is listed twice/],
-    ['a tier named with a space', { tiers: [{ ...DEFAULT_TIER, name: 'gold tier' }] }, /tiers: name must be 1 to 32 letters and digits/],
+    ['a tier named with a space', { tiers: [{ ...DEFAULT_TIER, name: 'gold tier' }] }, /tiers\[0\].name must be 1 to 32 letters and digits/],
     [
       'a zero quota',
-      { tiers: [{ ...DEFAULT_TIER, quota: { limit: 0, period: apigateway.Period.DAY } }] },
+      { tiers: [{ ...DEFAULT_TIER, quota: { limit: 0, period: 'DAY' } }] },
       /tiers.basic.quota.limit must be a whole number of requests > 0, got 0/,
     ],
+    ['a stage name with a dot', { stageName: 'v1.beta' }, /stageName must be 1 to 128 letters, digits, hyphens or underscores, got "v1.beta"/],
     ['a stage throttle without a burst', { throttle: { rateLimit: 10 } as never }, /throttle.burstLimit must be a whole number/],
-    ['an integration timeout over 29 s', { integrationTimeout: Duration.seconds(30) }, /integrationTimeout must be from 50 ms to 29 seconds, got 30 seconds/],
+    [
+      'an integration timeout over 29 s',
+      { integrationTimeout: Duration.seconds(30) },
+      /integrationTimeout must be whole milliseconds from 50 ms to 29 seconds, got 30 seconds/,
+    ],
     ['a WAF rate limit under AWS minimum', { waf: { rateLimitPerFiveMinutes: 5 } }, /waf.rateLimitPerFiveMinutes must be a whole number from 10/],
     [
       'a WAF rate limit under the fastest tier',
