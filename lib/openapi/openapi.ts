@@ -5,6 +5,7 @@
  */
 import { API_KEY_HEADER, GATEWAY_HEADERS } from '../routes/headers';
 import type { JsonSchema, RouteSpec, RouteThrottle } from '../routes/route-spec';
+import { operationIdOf, pathParameterNames } from '../routes/route-path';
 import { validateRoutes } from '../routes/route-spec';
 
 /** A JSON value of the document. */
@@ -155,10 +156,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: Open
 }
 
 /** `GET /products/{id}` → `getProductsById`: the same name the CDK gateway gives the method and its model. */
-export function operationIdOf(route: Pick<RouteSpec, 'method' | 'path'>): string {
-  const words = `${route.method.toLowerCase()} ${route.path.replace(/\{([^}]+)\}/g, 'by $1')}`.split(/[^A-Za-z0-9]+/).filter((word) => word.length > 0);
-  return words.map((word, index) => (index === 0 ? word : word[0].toUpperCase() + word.slice(1))).join('');
-}
+export { operationIdOf };
 
 /**
  * A draft-04 schema (the route spec's, API Gateway's) as JSON Schema 2020-12, the dialect of OpenAPI
@@ -237,8 +235,8 @@ export function toJsonSchema2020(schema: JsonSchema | Readonly<Record<string, un
 }
 
 function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean): Record<string, OpenApiValue> {
-  const parameters = [...route.path.matchAll(/\{([^}]+)\}/g)].map((match) => ({
-    name: match[1],
+  const parameters = pathParameterNames(route.path).map((name) => ({
+    name,
     in: 'path',
     required: true,
     schema: { type: 'string', minLength: 1 },

@@ -5,6 +5,7 @@
  * authorizer receives its scope table to build policies, and the local gateway serves it. This module is
  * pure data and functions: runtime code imports it, so it must never import aws-cdk-lib.
  */
+import { isValidRoutePath, parseRoutePath, policyPathPattern, resourcePathParts, routePathShape } from './route-path';
 
 /** HTTP methods a route may use. CORS preflight (OPTIONS) belongs to the gateway, not to a route. */
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
@@ -81,7 +82,6 @@ export interface RouteSpec {
   readonly summary?: string;
 }
 
-const PATH_SEGMENT = /^(?:[A-Za-z0-9._~-]+|\{[A-Za-z][A-Za-z0-9_]*\})$/;
 // RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -95,11 +95,7 @@ export function routeKey(route: Pick<RouteSpec, 'method' | 'path'>): string {
  * `GET/products/*` for `GET /products/{id}`. Path parameters become `*`.
  */
 export function routePolicyResource(route: Pick<RouteSpec, 'method' | 'path'>): string {
-  const path = route.path
-    .split('/')
-    .map((segment) => (segment.startsWith('{') ? '*' : segment))
-    .join('/');
-  return `${route.method}${path}`;
+  return `${route.method}${policyPathPattern(route.path)}`;
 }
 
 /** Whether a token holding `scopes` may call `route`. */
@@ -123,7 +119,7 @@ export function validateRoutes(routes: readonly RouteSpec[]): void {
   const variableAt = new Map<string, string>();
   for (const route of routes) {
     validateRoute(route);
-    const key = `${route.method} ${route.path.replace(/\{[^}]+\}/g, '{}')}`;
+    const key = `${route.method} ${routePathShape(route.path)}`;
     const existing = byKey.get(key);
     if (existing) {
       throw new Error(`routes: ${routeKey(route)} duplicates ${routeKey(existing)}; each method and path may appear once`);
@@ -152,13 +148,7 @@ function validateRoute(route: RouteSpec): void {
   if (typeof route.path !== 'string' || !route.path.startsWith('/')) {
     throw new Error(`${name}: path must start with /, got ${JSON.stringify(route.path)}`);
   }
-  if (
-    route.path !== '/' &&
-    !route.path
-      .slice(1)
-      .split('/')
-      .every((segment) => PATH_SEGMENT.test(segment))
-  ) {
+  if (!isValidRoutePath(route.path)) {
     throw new Error(
       `${name}: path segments must be literal (letters, digits, . _ ~ -) or a {parameter}, with no empty or trailing segment, got ${JSON.stringify(route.path)}`,
     );
@@ -204,17 +194,18 @@ export function perClientThrottle(route: Pick<RouteSpec, 'throttle'>, tier: Rout
 
 /** API Gateway rejects sibling resources whose path variables have different names. */
 function checkSiblingVariables(route: RouteSpec, variableAt: Map<string, string>): void {
-  const segments = route.path.split('/').slice(1);
-  segments.forEach((segment, index) => {
-    if (!segment.startsWith('{')) return;
-    const parent = `/${segments.slice(0, index).join('/')}`;
+  const parts = resourcePathParts(route.path);
+  parseRoutePath(route.path).forEach((segment, index) => {
+    if (segment.kind !== 'param') return;
+    const parent = `/${parts.slice(0, index).join('/')}`;
+    const variable = parts[index];
     const seen = variableAt.get(parent);
-    if (seen !== undefined && seen !== segment) {
+    if (seen !== undefined && seen !== variable) {
       throw new Error(
-        `routes: ${routeKey(route)} uses ${segment} under ${parent} where another route uses ${seen}; API Gateway needs one name per path variable`,
+        `routes: ${routeKey(route)} uses ${variable} under ${parent} where another route uses ${seen}; API Gateway needs one name per path variable`,
       );
     }
-    variableAt.set(parent, segment);
+    variableAt.set(parent, variable);
   });
 }
 
@@ -228,7 +219,7 @@ function policyCovers(wide: RouteSpec, narrow: RouteSpec): boolean {
       .join('.*')}$`,
   );
   // A path parameter of `narrow` stands for a value no literal segment of `wide` can equal.
-  return pattern.test(`${narrow.method}${narrow.path.replace(/\{[^}]+\}/g, '{}')}`);
+  return pattern.test(`${narrow.method}${routePathShape(narrow.path)}`);
 }
 
 /** Whether some scope set grants `wide` but not `narrow`. */

@@ -4,6 +4,7 @@
  */
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import { validateRoutes } from '../../lib/routes/route-spec';
+import { parseRoutePath } from '../../lib/routes/route-path';
 
 /** What a request's method and path lead to. */
 export type RouteMatch =
@@ -36,18 +37,17 @@ export class RouteTable {
     validateRoutes(routes);
     for (const route of routes) {
       let node = this.root;
-      for (const segment of segmentsOf(route.path)) {
-        const variable = /^\{(.+)\}$/.exec(segment);
-        if (variable === null) {
-          let child = node.literals.get(segment);
+      for (const segment of parseRoutePath(route.path)) {
+        if (segment.kind === 'literal') {
+          let child = node.literals.get(segment.value);
           if (child === undefined) {
-            child = newNode(joinPath(node.path, segment));
-            node.literals.set(segment, child);
+            child = newNode(joinPath(node.path, segment.value));
+            node.literals.set(segment.value, child);
           }
           node = child;
         } else {
           // validateRoutes guarantees one variable name per parent, as API Gateway does.
-          node.variable ??= { name: variable[1], node: newNode(joinPath(node.path, segment)) };
+          node.variable ??= { name: segment.name, node: newNode(joinPath(node.path, `{${segment.name}}`)) };
           node = node.variable.node;
         }
       }
@@ -76,10 +76,9 @@ export class RouteTable {
     if (route === undefined) return { kind: 'no-method', resourcePath: found.path };
     const pathParameters: Record<string, string> = {};
     const concrete: string[] = [];
-    segmentsOf(route.path).forEach((segment, index) => {
-      const variable = /^\{(.+)\}$/.exec(segment);
-      if (variable !== null) pathParameters[variable[1]] = decoded[index];
-      concrete.push(variable === null ? segment : raw[index]);
+    parseRoutePath(route.path).forEach((segment, index) => {
+      if (segment.kind === 'param') pathParameters[segment.name] = decoded[index];
+      concrete.push(segment.kind === 'literal' ? segment.value : raw[index]);
     });
     return { kind: 'route', route, pathParameters, concretePath: `/${concrete.join('/')}` };
   }
@@ -99,10 +98,6 @@ function find(node: ResourceNode, segments: readonly string[], index: number): R
 
 function newNode(path: string): ResourceNode {
   return { path, literals: new Map(), methods: new Map() };
-}
-
-function segmentsOf(path: string): string[] {
-  return path === '/' ? [] : path.slice(1).split('/');
 }
 
 function joinPath(parent: string, segment: string): string {

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { RouteSpec } from '../../lib/routes/route-spec';
+import { fastifyRoutePath } from '../../lib/routes/route-path';
 import { isRoutePermitted, routeKey } from '../../lib/routes/route-spec';
 import { ServiceError } from './errors';
 
@@ -39,7 +40,7 @@ export function serveRoutes(app: FastifyInstance, service: string, routes: reado
     if (handler === undefined) throw new Error(`${service}: the route spec gives it ${routeKey(route)}, but it has no handler`);
     app.route({
       method: route.method,
-      url: route.path.replace(/\{([^}]+)\}/g, ':$1'),
+      url: fastifyRoutePath(route.path),
       ...(route.requestSchema !== undefined && { schema: { body: route.requestSchema } }),
       // Identity before validation: an unauthenticated caller learns nothing about the body's rules.
       onRequest: async (request) => {

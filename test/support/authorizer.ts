@@ -5,6 +5,7 @@ import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lib/auth/authorizer-
 import type { LogFields, Logger } from '../../lambda/authorizer/logger';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import { evaluatePolicy, parsePolicy } from '../../local/gateway/iam-policy';
+import { fillRoutePath } from '../../lib/routes/route-path';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import type { TestIssuer } from './test-issuer';
 
@@ -13,7 +14,7 @@ export const API_STAGE_ARN = 'arn:aws:execute-api:eu-west-1:123456789012:abc123d
 
 /** The method ARN API Gateway sends for a request to `route` (path parameters filled in). */
 export function methodArnFor(route: Pick<RouteSpec, 'method' | 'path'>, value = 'p-123'): string {
-  return `${API_STAGE_ARN}/${route.method}${route.path.replace(/\{[^}]+\}/g, value)}`;
+  return `${API_STAGE_ARN}/${route.method}${fillRoutePath(route.path, value)}`;
 }
 
 /** A REQUEST authorizer event as API Gateway sends it. */
