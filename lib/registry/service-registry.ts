@@ -25,6 +25,20 @@ export function defaultNamespaceName(stackName: string): string {
   return `${label.length > 0 ? label : 'gatehouse'}.local`;
 }
 
+/**
+ * A service registry a Microservice can register in and be discovered through: the ServiceRegistry
+ * construct, or a team's own wrapper around a Cloud Map private DNS namespace it already runs
+ * (its grant can be {@link grantDiscoverInstances} on its namespace's name).
+ */
+export interface IServiceRegistry {
+  /** The namespace ECS registers the services' tasks in. */
+  readonly namespace: servicediscovery.IPrivateDnsNamespace;
+  /** Its name: what `DiscoverInstances` takes as `NamespaceName`, and what callers are told to look in. */
+  readonly namespaceName: string;
+  /** Lets `grantee` call `servicediscovery:DiscoverInstances` in this namespace, for one service of it when `serviceName` is given. */
+  grantDiscoverInstances(grantee: iam.IGrantable, serviceName?: string): iam.Grant;
+}
+
 /** Props of {@link ServiceRegistry}: either a VPC to make a namespace in, or a namespace you have. */
 export interface ServiceRegistryProps {
   /**
@@ -57,7 +71,7 @@ export interface ServiceRegistryProps {
  * VPC or brought along. ECS registers each Microservice's tasks in it, and callers discover them with
  * `DiscoverInstances`, which `grantDiscoverInstances` allows.
  */
-export class ServiceRegistry extends Construct {
+export class ServiceRegistry extends Construct implements IServiceRegistry {
   /** The namespace the services register in. */
   public readonly namespace: servicediscovery.IPrivateDnsNamespace;
   /** Its name: what `DiscoverInstances` takes as `NamespaceName`. */
@@ -85,35 +99,43 @@ export class ServiceRegistry extends Construct {
 
   /**
    * Lets `grantee` call `servicediscovery:DiscoverInstances` in this namespace, and for one service
-   * of it when `serviceName` is given.
-   *
-   * DiscoverInstances has no resource type in the Service Authorization Reference (its Resource must
-   * be `*`); it has the condition keys `servicediscovery:NamespaceName` and `servicediscovery:ServiceName`,
-   * which scope the statement instead.
+   * of it when `serviceName` is given (see {@link grantDiscoverInstances}).
    */
   grantDiscoverInstances(grantee: iam.IGrantable, serviceName?: string): iam.Grant {
-    const grant = iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['servicediscovery:DiscoverInstances'],
-      resourceArns: ['*'],
-      conditions: {
-        StringEquals: {
-          'servicediscovery:NamespaceName': this.namespaceName,
-          ...(serviceName !== undefined && { 'servicediscovery:ServiceName': serviceName }),
-        },
-      },
-    });
-    // cdk-nag reads `*` as a wildcard that an ARN could replace; here no ARN can, and the condition scopes it.
-    const principal = grantee.grantPrincipal;
-    if (grant.success && Construct.isConstruct(principal)) {
-      const scope = Token.isUnresolved(this.namespaceName) ? 'this registry' : `the ${this.namespaceName} namespace`;
-      Validations.of(principal).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: `servicediscovery:DiscoverInstances supports no resource-level permissions (Resource must be *); a servicediscovery:NamespaceName condition limits it to ${scope}`,
-      });
-    }
-    return grant;
+    return grantDiscoverInstances(grantee, this.namespaceName, serviceName);
   }
+}
+
+/**
+ * Lets `grantee` call `servicediscovery:DiscoverInstances` in the namespace named `namespaceName`,
+ * and for one service of it when `serviceName` is given: the grant of any {@link IServiceRegistry}.
+ *
+ * DiscoverInstances has no resource type in the Service Authorization Reference (its Resource must
+ * be `*`); it has the condition keys `servicediscovery:NamespaceName` and `servicediscovery:ServiceName`,
+ * which scope the statement instead.
+ */
+export function grantDiscoverInstances(grantee: iam.IGrantable, namespaceName: string, serviceName?: string): iam.Grant {
+  const grant = iam.Grant.addToPrincipal({
+    grantee,
+    actions: ['servicediscovery:DiscoverInstances'],
+    resourceArns: ['*'],
+    conditions: {
+      StringEquals: {
+        'servicediscovery:NamespaceName': namespaceName,
+        ...(serviceName !== undefined && { 'servicediscovery:ServiceName': serviceName }),
+      },
+    },
+  });
+  // cdk-nag reads `*` as a wildcard that an ARN could replace; here no ARN can, and the condition scopes it.
+  const principal = grantee.grantPrincipal;
+  if (grant.success && Construct.isConstruct(principal)) {
+    const scope = Token.isUnresolved(namespaceName) ? 'this registry' : `the ${namespaceName} namespace`;
+    Validations.of(principal).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: `servicediscovery:DiscoverInstances supports no resource-level permissions (Resource must be *); a servicediscovery:NamespaceName condition limits it to ${scope}`,
+    });
+  }
+  return grant;
 }
 
 /** Lower-case DNS labels joined by dots: what a private hosted zone and the services' DNS names need. */

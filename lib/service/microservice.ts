@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
-import type { ServiceRegistry } from '../registry/service-registry';
+import type { IServiceRegistry } from '../registry/service-registry';
 import { GATEWAY_HEADERS } from '../routes/headers';
 import { SERVICE_ENV } from '../runtime-env';
 import { bundleServiceSync, SERVICE_BUNDLE_FILES } from './service-bundle';
@@ -37,7 +37,8 @@ export interface UseTableOptions {
 export interface UseServiceDiscoveryOptions {
   /**
    * The variable that receives the target's Cloud Map service name.
-   * @default - SERVICE_ENV.productServiceName (PRODUCT_SERVICE_NAME, what the order service reads)
+   * @default - the target's name in upper case, hyphens as underscores, then `_SERVICE_NAME`
+   * (`PRODUCT_SERVICE_NAME` for a target named `product`)
    */
   readonly serviceNameEnvVar?: string;
 }
@@ -68,7 +69,7 @@ export interface MicroserviceProps {
   /** The cluster to run in; its VPC is the service's. */
   readonly cluster: ecs.ICluster;
   /** The registry ECS registers the tasks in. */
-  readonly registry: ServiceRegistry;
+  readonly registry: IServiceRegistry;
   /**
    * The shared internal ALB's listener (GatehouseNetwork.listener). The service adds a rule to it
    * that forwards the requests the gateway marks with `x-gatehouse-service: {serviceName}`, and its
@@ -170,8 +171,53 @@ function steps(min: number, max: number, step: number): { sizes: number[]; rule:
   return { sizes: Array.from({ length: (max - min) / step + 1 }, (_, index) => min + index * step), rule: `from ${min} to ${max} in steps of ${step}` };
 }
 
-/** Rule priorities already taken, per listener, within this app: the ALB would refuse a second one at deploy. */
-const takenPriorities = new WeakMap<elbv2.IApplicationListener, Map<number, string>>();
+/** The props with their defaults filled in and validated: what the construction steps read. */
+interface MicroserviceSettings {
+  readonly serviceName: string;
+  readonly source: ServiceSource;
+  readonly nodeImage: string;
+  readonly containerPort: number;
+  readonly cpu: number;
+  readonly memoryLimitMiB: number;
+  readonly desiredCount: number;
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  readonly targetCpuUtilizationPercent: number;
+  readonly stopTimeout: Duration;
+  readonly logRetention: logs.RetentionDays;
+  readonly healthCheckGracePeriod: Duration;
+  readonly vpcSubnets: ec2.SubnetSelection;
+}
+
+/** What the container runs: an `entry` bundled onto the Node.js image, or an image of the team's own. */
+type ServiceSource = { readonly entry: string; readonly image?: undefined } | { readonly entry?: undefined; readonly image: ecs.ContainerImage };
+
+/** The claim id under a listener of its {@link ListenerPriorities}. */
+const LISTENER_PRIORITIES_ID = 'GatehouseRulePriorities';
+
+/**
+ * The rule priorities Microservices took on one listener, kept in the construct tree under that
+ * listener (a construct without resources), so that two apps, or two tests, never share them: the
+ * ALB would refuse a second rule with a priority at deploy, so the second claim fails at synth.
+ */
+class ListenerPriorities extends Construct {
+  /** The priorities of `listener`, made under it on the first claim. */
+  static of(listener: elbv2.IApplicationListener): ListenerPriorities {
+    const existing = listener.node.tryFindChild(LISTENER_PRIORITIES_ID);
+    return existing instanceof ListenerPriorities ? existing : new ListenerPriorities(listener, LISTENER_PRIORITIES_ID);
+  }
+
+  private readonly owners = new Map<number, string>();
+
+  /** Takes `priority` for `owner`; a priority taken before is a wiring mistake. */
+  claim(priority: number, owner: Construct): void {
+    if (Token.isUnresolved(priority)) return;
+    const taken = this.owners.get(priority);
+    if (taken !== undefined)
+      throw new Error(`listenerPriority ${priority} is already taken on this listener by ${taken}; each service needs a rule priority of its own`);
+    this.owners.set(priority, owner.node.path);
+  }
+}
 
 /**
  * One microservice on ECS Fargate (ARM64), built from its esbuild bundle or run from an image of its own: registered in Cloud Map
@@ -209,7 +255,7 @@ export class Microservice extends Construct implements ec2.IConnectable {
   /** The task count autoscaling. */
   public readonly scaling: ecs.ScalableTaskCount;
   /** The registry the service is in. */
-  public readonly registry: ServiceRegistry;
+  public readonly registry: IServiceRegistry;
   /** The service's name in Cloud Map. */
   public readonly serviceName: string;
   /** The service's rule priority on the ALB listener. */
@@ -221,44 +267,48 @@ export class Microservice extends Construct implements ec2.IConnectable {
 
   constructor(scope: Construct, id: string, props: MicroserviceProps) {
     super(scope, id);
-    const containerPort = props.containerPort ?? 8080;
-    const cpu = props.cpu ?? 256;
-    const memoryLimitMiB = props.memoryLimitMiB ?? 512;
-    const desiredCount = props.desiredCount ?? 2;
-    const minCapacity = props.minCapacity ?? desiredCount;
-    const maxCapacity = props.maxCapacity ?? desiredCount * 2;
-    const targetCpuUtilizationPercent = props.targetCpuUtilizationPercent ?? 60;
-    const stopTimeout = props.stopTimeout ?? Duration.seconds(30);
-    const nodeImage = props.nodeImage ?? DEFAULT_NODE_IMAGE;
-    const logRetention = props.logRetention ?? logs.RetentionDays.ONE_MONTH;
-    const healthCheckGracePeriod = props.healthCheckGracePeriod ?? Duration.seconds(60);
-    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
-    validateName(props.serviceName);
-    validatePriority(props.listenerPriority);
-    validatePort('containerPort', containerPort);
-    validateFargateSize(cpu, memoryLimitMiB);
-    validateCounts(desiredCount, minCapacity, maxCapacity);
-    validatePercent(targetCpuUtilizationPercent);
-    validateStopTimeout(stopTimeout);
-    const source = validateSource(props);
-    // The Dockerfile's FROM line takes it as it is.
-    if (!/^[^\s]+$/.test(nodeImage)) throw new Error(`nodeImage must be an image reference without spaces or line breaks, got ${JSON.stringify(nodeImage)}`);
-    for (const name of Object.keys(props.environment ?? {})) {
-      if (MANAGED_ENV.includes(name)) throw new Error(`environment must not set ${name}: the construct sets it from containerPort and stopTimeout`);
-    }
-    this.claimPriority(props.listener, props.listenerPriority);
-
+    const settings = settingsOf(props);
+    ListenerPriorities.of(props.listener).claim(props.listenerPriority, this);
     this.serviceName = props.serviceName;
     this.registry = props.registry;
     this.listenerPriority = props.listenerPriority;
-    this.containerPort = containerPort;
-    const vpc = props.cluster.vpc;
+    this.containerPort = settings.containerPort;
 
-    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: logRetention });
+    this.logGroup = new logs.LogGroup(this, 'LogGroup', { retention: settings.logRetention });
+    this.taskRole = this.createTaskRole();
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      description: `Gatehouse ${this.serviceName} service: ECS pulls its image and writes its logs`,
+      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
+    });
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu: settings.cpu,
+      memoryLimitMiB: settings.memoryLimitMiB,
+      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      taskRole: this.taskRole,
+      executionRole: this.executionRole,
+    });
+    if (settings.source.entry !== undefined) this.imageAsset = this.buildImage(settings.source.entry, settings.nodeImage);
+    this.container = this.addContainer(settings);
+    for (const [name, value] of Object.entries(props.environment ?? {})) this.setEnvironment(name, value);
+    this.setEnvironment(SERVICE_ENV.port, String(settings.containerPort));
+    this.setEnvironment(SERVICE_ENV.shutdownTimeoutMs, String(settings.stopTimeout.minus(SHUTDOWN_MARGIN).toMilliseconds()));
 
+    this.securityGroup = this.createSecurityGroup(props.cluster.vpc);
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(this.containerPort) });
+    this.connections.allowFrom(props.listener, ec2.Port.tcp(this.containerPort), `ALB to ${this.serviceName} (traffic and health checks)`);
+    this.service = this.createService(props.cluster, settings);
+    this.cloudMapService = this.registerInCloudMap();
+    this.targetGroup = this.createTargetGroup(props.cluster.vpc);
+    this.listenerRule = this.routeFromListener(props.listener);
+    this.scaling = this.autoScale(settings);
+    this.acknowledgeFindings();
+  }
+
+  /** The role the code runs with: empty until useTable and useServiceDiscovery grant what they set up. */
+  private createTaskRole(): iam.Role {
     const stack = Stack.of(this);
-    this.taskRole = new iam.Role(this, 'TaskRole', {
-      description: `Gatehouse ${props.serviceName} service: only what useTable and useServiceDiscovery grant`,
+    return new iam.Role(this, 'TaskRole', {
+      description: `Gatehouse ${this.serviceName} service: only what useTable and useServiceDiscovery grant`,
       // Confused-deputy guard from the ECS task role docs: only ECS tasks of this account and region.
       assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com', {
         conditions: {
@@ -267,45 +317,35 @@ export class Microservice extends Construct implements ec2.IConnectable {
         },
       }),
     });
-    this.executionRole = new iam.Role(this, 'ExecutionRole', {
-      description: `Gatehouse ${props.serviceName} service: ECS pulls its image and writes its logs`,
-      assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com'),
-    });
+  }
 
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-      cpu,
-      memoryLimitMiB,
-      runtimePlatform: { cpuArchitecture: ecs.CpuArchitecture.ARM64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
-      taskRole: this.taskRole,
-      executionRole: this.executionRole,
+  /** The image of an `entry`: its bundle and a Dockerfile, staged at synth and built at deploy. */
+  private buildImage(entry: string, nodeImage: string): ecrAssets.DockerImageAsset {
+    return new ecrAssets.DockerImageAsset(this, 'Image', {
+      directory: stageImage(this, entry, nodeImage),
+      platform: ecrAssets.Platform.LINUX_ARM64,
     });
+  }
 
-    let image: ecs.ContainerImage;
-    if (source.entry === undefined) {
-      image = source.image;
-    } else {
-      this.imageAsset = new ecrAssets.DockerImageAsset(this, 'Image', {
-        directory: stageImage(this, source.entry, nodeImage),
-        platform: ecrAssets.Platform.LINUX_ARM64,
-      });
-      image = ecs.ContainerImage.fromDockerImageAsset(this.imageAsset);
-    }
-    this.container = this.taskDefinition.addContainer('Container', {
-      containerName: props.serviceName,
-      image,
+  /** The one container: read-only root filesystem, non-blocking logs, and for an `entry` a health check of its own. */
+  private addContainer(settings: MicroserviceSettings): ecs.ContainerDefinition {
+    const { containerPort } = settings;
+    return this.taskDefinition.addContainer('Container', {
+      containerName: this.serviceName,
+      image: this.imageAsset !== undefined ? ecs.ContainerImage.fromDockerImageAsset(this.imageAsset) : (settings.source.image as ecs.ContainerImage),
       essential: true,
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
       readonlyRootFilesystem: true,
-      stopTimeout,
+      stopTimeout: settings.stopTimeout,
       logging: ecs.LogDrivers.awsLogs({
         logGroup: this.logGroup,
-        streamPrefix: props.serviceName,
+        streamPrefix: this.serviceName,
         // A slow CloudWatch must not block the service's writes to stdout; 25 MiB of lines wait instead.
         mode: ecs.AwsLogDriverMode.NON_BLOCKING,
         maxBufferSize: Size.mebibytes(25),
       }),
       healthCheck:
-        source.entry === undefined
+        this.imageAsset === undefined
           ? undefined
           : {
               // Alpine and distroless images have no curl; Node.js 18+ has fetch.
@@ -316,53 +356,63 @@ export class Microservice extends Construct implements ec2.IConnectable {
               startPeriod: Duration.seconds(10),
             },
     });
-    for (const [name, value] of Object.entries(props.environment ?? {})) this.setEnvironment(name, value);
-    this.setEnvironment(SERVICE_ENV.port, String(containerPort));
-    this.setEnvironment(SERVICE_ENV.shutdownTimeoutMs, String(stopTimeout.minus(SHUTDOWN_MARGIN).toMilliseconds()));
+  }
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+  /** The tasks' security group: nothing in until allowFrom, out only HTTPS. */
+  private createSecurityGroup(vpc: ec2.IVpc): ec2.SecurityGroup {
+    const securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
-      description: `Gatehouse ${props.serviceName} tasks: in from the ALB and allowed services on ${containerPort}; out HTTPS`,
+      description: `Gatehouse ${this.serviceName} tasks: in from the ALB and allowed services on ${this.containerPort}; out HTTPS`,
       allowAllOutbound: false,
     });
     // AWS APIs (DynamoDB, Cloud Map, ECR, CloudWatch Logs) are HTTPS; allowFrom adds the service-to-service ports.
-    this.securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
-    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup], defaultPort: ec2.Port.tcp(containerPort) });
-    this.connections.allowFrom(props.listener, ec2.Port.tcp(containerPort), `ALB to ${props.serviceName} (traffic and health checks)`);
+    securityGroup.addEgressRule(ec2.Peer.anyIpv4(), ec2.Port.tcp(443), 'HTTPS to AWS APIs');
+    return securityGroup;
+  }
 
-    this.service = new ecs.FargateService(this, 'Resource', {
-      cluster: props.cluster,
+  /** The Fargate service: private subnets, rolling deploys that keep every task until the new ones are healthy. */
+  private createService(cluster: ecs.ICluster, settings: MicroserviceSettings): ecs.FargateService {
+    const service = new ecs.FargateService(this, 'Resource', {
+      cluster,
       taskDefinition: this.taskDefinition,
-      desiredCount,
+      desiredCount: settings.desiredCount,
       // Fargate spreads the tasks over the subnets' Availability Zones.
-      vpcSubnets,
+      vpcSubnets: settings.vpcSubnets,
       assignPublicIp: false,
       securityGroups: [this.securityGroup],
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
       circuitBreaker: { enable: true, rollback: true },
       enableExecuteCommand: false,
-      healthCheckGracePeriod,
+      healthCheckGracePeriod: settings.healthCheckGracePeriod,
     });
     // Tasks pull their image and reach AWS APIs through the NAT: a service created before the private
     // subnets' default route exists starts tasks that cannot pull, and the circuit breaker rolls back.
-    this.service.node.addDependency(vpc.selectSubnets(vpcSubnets).internetConnectivityEstablished);
-    this.cloudMapService = this.service.enableCloudMap({
-      cloudMapNamespace: props.registry.namespace,
-      name: props.serviceName,
+    service.node.addDependency(cluster.vpc.selectSubnets(settings.vpcSubnets).internetConnectivityEstablished);
+    return service;
+  }
+
+  /** ECS registers each task in the registry's namespace under the service's name. */
+  private registerInCloudMap(): servicediscovery.Service {
+    return this.service.enableCloudMap({
+      cloudMapNamespace: this.registry.namespace,
+      name: this.serviceName,
       // SRV, not A: only a registry with a port (container name and port, which ECS takes only for
       // SRV) makes ECS register AWS_INSTANCE_PORT next to AWS_INSTANCE_IPV4, and the order service
       // calls the instances DiscoverInstances answers at that IP and port. Cloud Map also makes an
       // A record per task, the SRV records' targets.
       dnsRecordType: servicediscovery.DnsRecordType.SRV,
       container: this.container,
-      containerPort,
+      containerPort: this.containerPort,
       dnsTtl: Duration.seconds(10),
     });
+  }
 
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+  /** The tasks as IP targets, health-checked on /health. */
+  private createTargetGroup(vpc: ec2.IVpc): elbv2.ApplicationTargetGroup {
+    const targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc,
-      port: containerPort,
+      port: this.containerPort,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.IP,
       deregistrationDelay: DEREGISTRATION_DELAY,
@@ -376,23 +426,36 @@ export class Microservice extends Construct implements ec2.IConnectable {
         unhealthyThresholdCount: 2,
       },
     });
-    this.targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: this.container.containerName, containerPort }));
-    // The gateway sets this header on every integration request, from the route's service (a mapped
-    // header replaces a client's); routing on it keeps the ALB's rules independent of the route paths.
-    this.listenerRule = new elbv2.ApplicationListenerRule(this, 'ListenerRule', {
-      listener: props.listener,
-      priority: props.listenerPriority,
-      conditions: [elbv2.ListenerCondition.httpHeader(GATEWAY_HEADERS.service, [props.serviceName])],
+    targetGroup.addTarget(this.service.loadBalancerTarget({ containerName: this.container.containerName, containerPort: this.containerPort }));
+    return targetGroup;
+  }
+
+  /**
+   * The listener rule that forwards to the tasks. The gateway sets the service header on every
+   * integration request, from the route's service (a mapped header replaces a client's); routing on
+   * it keeps the ALB's rules independent of the route paths.
+   */
+  private routeFromListener(listener: elbv2.IApplicationListener): elbv2.ApplicationListenerRule {
+    return new elbv2.ApplicationListenerRule(this, 'ListenerRule', {
+      listener,
+      priority: this.listenerPriority,
+      conditions: [elbv2.ListenerCondition.httpHeader(GATEWAY_HEADERS.service, [this.serviceName])],
       targetGroups: [this.targetGroup],
     });
+  }
 
-    this.scaling = this.service.autoScaleTaskCount({ minCapacity, maxCapacity });
-    this.scaling.scaleOnCpuUtilization('CpuScaling', {
-      targetUtilizationPercent: targetCpuUtilizationPercent,
+  /** Target tracking on CPU: out fast, in slowly. */
+  private autoScale(settings: MicroserviceSettings): ecs.ScalableTaskCount {
+    const scaling = this.service.autoScaleTaskCount({ minCapacity: settings.minCapacity, maxCapacity: settings.maxCapacity });
+    scaling.scaleOnCpuUtilization('CpuScaling', {
+      targetUtilizationPercent: settings.targetCpuUtilizationPercent,
       scaleOutCooldown: Duration.seconds(60),
       scaleInCooldown: Duration.seconds(300),
     });
+    return scaling;
+  }
 
+  private acknowledgeFindings(): void {
     Validations.of(this.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason: 'The environment holds configuration only (port, shutdown budget, table names, Cloud Map names); secrets go in container secrets',
@@ -451,7 +514,7 @@ export class Microservice extends Construct implements ec2.IConnectable {
   useServiceDiscovery(target: Microservice, options: UseServiceDiscoveryOptions = {}): iam.Grant {
     if (target === this) throw new Error(`${this.serviceName} cannot discover itself`);
     this.setEnvironment(SERVICE_ENV.discoveryNamespace, target.registry.namespaceName);
-    this.setEnvironment(options.serviceNameEnvVar ?? SERVICE_ENV.productServiceName, target.serviceName);
+    this.setEnvironment(options.serviceNameEnvVar ?? serviceNameEnvVarOf(target.serviceName), target.serviceName);
     target.allowFrom(this);
     return target.registry.grantDiscoverInstances(this.taskRole, target.serviceName);
   }
@@ -470,16 +533,6 @@ export class Microservice extends Construct implements ec2.IConnectable {
     if (current !== undefined && current !== value) throw new Error(`${name} is already set for ${this.serviceName}; one variable, one value`);
     this.environment.set(name, value);
     this.container.addEnvironment(name, value);
-  }
-
-  private claimPriority(listener: elbv2.IApplicationListener, priority: number): void {
-    if (Token.isUnresolved(priority)) return;
-    const taken = takenPriorities.get(listener) ?? new Map<number, string>();
-    const owner = taken.get(priority);
-    if (owner !== undefined)
-      throw new Error(`listenerPriority ${priority} is already taken on this listener by ${owner}; each service needs a rule priority of its own`);
-    taken.set(priority, this.node.path);
-    takenPriorities.set(listener, taken);
   }
 }
 
@@ -547,6 +600,46 @@ function dockerfile(nodeImage: string): string {
   ].join('\n');
 }
 
+/** The default variable for a discovered service's name: `billing-api` gives `BILLING_API_SERVICE_NAME`. */
+function serviceNameEnvVarOf(serviceName: string): string {
+  return `${serviceName.toUpperCase().replaceAll('-', '_')}_SERVICE_NAME`;
+}
+
+/** The props' defaults, each validated: a mistake names the prop, its value and the rule. */
+function settingsOf(props: MicroserviceProps): MicroserviceSettings {
+  const desiredCount = props.desiredCount ?? 2;
+  const settings: Omit<MicroserviceSettings, 'source'> = {
+    serviceName: props.serviceName,
+    nodeImage: props.nodeImage ?? DEFAULT_NODE_IMAGE,
+    containerPort: props.containerPort ?? 8080,
+    cpu: props.cpu ?? 256,
+    memoryLimitMiB: props.memoryLimitMiB ?? 512,
+    desiredCount,
+    minCapacity: props.minCapacity ?? desiredCount,
+    maxCapacity: props.maxCapacity ?? desiredCount * 2,
+    targetCpuUtilizationPercent: props.targetCpuUtilizationPercent ?? 60,
+    stopTimeout: props.stopTimeout ?? Duration.seconds(30),
+    logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    healthCheckGracePeriod: props.healthCheckGracePeriod ?? Duration.seconds(60),
+    vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+  };
+  validateName(props.serviceName);
+  validatePriority(props.listenerPriority);
+  validatePort('containerPort', settings.containerPort);
+  validateFargateSize(settings.cpu, settings.memoryLimitMiB);
+  validateCounts(settings.desiredCount, settings.minCapacity, settings.maxCapacity);
+  validatePercent(settings.targetCpuUtilizationPercent);
+  validateStopTimeout(settings.stopTimeout);
+  const source = validateSource(props);
+  // The Dockerfile's FROM line takes it as it is.
+  if (!/^[^\s]+$/.test(settings.nodeImage))
+    throw new Error(`nodeImage must be an image reference without spaces or line breaks, got ${JSON.stringify(settings.nodeImage)}`);
+  for (const name of Object.keys(props.environment ?? {})) {
+    if (MANAGED_ENV.includes(name)) throw new Error(`environment must not set ${name}: the construct sets it from containerPort and stopTimeout`);
+  }
+  return { ...settings, source };
+}
+
 function validateName(name: string): void {
   if (Token.isUnresolved(name)) throw new Error('serviceName must be a literal: it names the Cloud Map service, container and log streams');
   if (!/^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/.test(name)) {
@@ -604,9 +697,7 @@ function validateStopTimeout(timeout: Duration): void {
 }
 
 /** Exactly one of entry and image; nodeImage only with an entry, whose image it is the base of. */
-function validateSource(
-  props: MicroserviceProps,
-): { readonly entry: string; readonly image?: undefined } | { readonly entry?: undefined; readonly image: ecs.ContainerImage } {
+function validateSource(props: MicroserviceProps): ServiceSource {
   if (props.entry !== undefined && props.image === undefined) {
     validateEntry(props.entry);
     return { entry: props.entry };

@@ -17,10 +17,14 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
+import { Construct } from 'constructs';
 import type { IConstruct } from 'constructs';
 import { ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
 import type { TableDefinition } from '../../lib/data/tables';
-import { ServiceRegistry } from '../../lib/registry/service-registry';
+import { grantDiscoverInstances, ServiceRegistry } from '../../lib/registry/service-registry';
+import type { IServiceRegistry } from '../../lib/registry/service-registry';
 import { SERVICES } from '../../lib/routes/gatehouse-routes';
 import { SERVICE_ENV } from '../../lib/runtime-env';
 import { DEFAULT_NODE_IMAGE, IMAGE_FILE_MODE, Microservice } from '../../lib/service/microservice';
@@ -619,6 +623,80 @@ describe('useServiceDiscovery and allowFrom', () => {
       SourceSecurityGroupId: { 'Fn::GetAtt': [logicalIdOf(stack, defined(order).securityGroup), 'GroupId'] },
     });
     expect(() => product.useServiceDiscovery(product)).toThrow(/product cannot discover itself/);
+  });
+});
+
+describe('construction without shared state', () => {
+  it('keeps rule priorities per listener in the construct tree: the same priority is free in another app and on another listener', () => {
+    const first = build();
+    const second = build();
+    Template.fromStack(second.stack).resourcePropertiesCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', { Priority: PRODUCT_PRIORITY }, 1);
+    const other = alb(new Stack(first.app, 'Other', { env: ENV }), first.vpc);
+    expect(
+      () =>
+        new Microservice(first.stack, 'OnOtherListener', {
+          cluster: first.cluster,
+          registry: first.registry,
+          listener: other.listener,
+          serviceName: 'elsewhere',
+          entry: SERVICE_ENTRIES.product,
+          listenerPriority: PRODUCT_PRIORITY,
+        }),
+    ).not.toThrow();
+  });
+});
+
+/** A team's own registry: a namespace it already runs, wrapped, with a grant of its own making. */
+class TeamRegistry extends Construct implements IServiceRegistry {
+  readonly namespace: servicediscovery.IPrivateDnsNamespace;
+  readonly namespaceName = 'team.internal';
+  readonly grantees: iam.IGrantable[] = [];
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    this.namespace = servicediscovery.PrivateDnsNamespace.fromPrivateDnsNamespaceAttributes(this, 'Namespace', {
+      namespaceName: this.namespaceName,
+      namespaceId: 'ns-team1234567890',
+      namespaceArn: 'arn:aws:servicediscovery:eu-west-1:123456789012:namespace/ns-team1234567890',
+    });
+  }
+
+  grantDiscoverInstances(grantee: iam.IGrantable, serviceName?: string): iam.Grant {
+    this.grantees.push(grantee);
+    return grantDiscoverInstances(grantee, this.namespaceName, serviceName);
+  }
+}
+
+describe("a registry of the team's own (IServiceRegistry)", () => {
+  it('takes the tasks in its namespace and grants their discovery through its own grant', () => {
+    const { stack, cluster, listener } = build({ order: false });
+    const registry = new TeamRegistry(stack, 'TeamRegistry');
+    const common = { cluster, registry, listener, entry: SERVICE_ENTRIES.product };
+    const billing = new Microservice(stack, 'Billing', { ...common, serviceName: 'billing-api', listenerPriority: 40 });
+    const invoices = new Microservice(stack, 'Invoices', { ...common, serviceName: 'invoices', listenerPriority: 41 });
+    invoices.useServiceDiscovery(billing);
+
+    const template = Template.fromStack(stack);
+    template.hasResourceProperties('AWS::ServiceDiscovery::Service', { Name: 'billing-api', NamespaceId: 'ns-team1234567890' });
+    expect(registry.grantees).toEqual([invoices.taskRole]);
+    const [container] = propertiesOf(template, stack, invoices.taskDefinition).ContainerDefinitions as Properties[];
+    // The variable is named after the target by default: nothing of Gatehouse's own services in it.
+    expect(container.Environment).toEqual(
+      expect.arrayContaining([
+        { Name: 'DISCOVERY_NAMESPACE', Value: 'team.internal' },
+        { Name: 'BILLING_API_SERVICE_NAME', Value: 'billing-api' },
+      ]),
+    );
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Action: 'servicediscovery:DiscoverInstances',
+            Condition: { StringEquals: { 'servicediscovery:NamespaceName': 'team.internal', 'servicediscovery:ServiceName': 'billing-api' } },
+          }),
+        ]),
+      },
+    });
   });
 });
 
