@@ -216,3 +216,47 @@ it('stops everything and exits 1 when a part dies, since what it held in memory 
   };
   expect([...local.processes, ...local.parts].map((entry) => entry.pid).filter(alive)).toEqual([]);
 }, 120_000);
+
+it('runs the gateway cdk.json configures: a changed tier, stage and namespace in a copy given with --config', async () => {
+  // GIVEN a copy of the app's cdk.json with one slow tier (a token every 10 s, bursts of 2), another stage and namespace
+  const cdkJson = JSON.parse(fs.readFileSync(path.join(ROOT, 'cdk.json'), 'utf8')) as { context: { gatehouse: Record<string, unknown> } };
+  cdkJson.context.gatehouse = {
+    ...cdkJson.context.gatehouse,
+    stageName: 'v9-local',
+    namespace: 'shop.internal',
+    gateway: { tiers: [{ name: 'tiny', rateLimit: 0.1, burstLimit: 2, quota: { limit: 50, period: 'WEEK' } }] },
+  };
+  const config = path.join(stateDir, 'cdk-changed.json');
+  fs.writeFileSync(config, JSON.stringify(cdkJson));
+  // WHEN npm start runs with it
+  const system = await running(['--config', config]);
+  try {
+    const outputs = system.outputs.Gatehouse as unknown as { ApiUrl: string; ApiKeytiny: string; Tiers: unknown; Namespace: string };
+    expect(outputs.ApiUrl).toMatch(/\/v9-local\/$/);
+    expect(outputs.Tiers).toEqual({ tiny: { rateLimit: 0.1, burstLimit: 2, quota: { limit: 50, period: 'WEEK' } } });
+    expect(outputs.Namespace).toBe('shop.internal');
+    expect(system.stdout()).toContain('API key (tiny: 0.1/s, burst 2, 50/week)');
+    // THEN the tier's burst passes and the next request gets 429; the services answer through the new namespace
+    const token = await loadDevToken();
+    const statuses: number[] = [];
+    for (let request = 0; request < 3; request += 1) {
+      const response = await fetch(`${outputs.ApiUrl}products`, { headers: { 'x-api-key': outputs.ApiKeytiny, authorization: `Bearer ${token}` } });
+      await response.arrayBuffer();
+      statuses.push(response.status);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+  } finally {
+    await system.stop();
+  }
+}, 120_000);
+
+it('refuses a config the app would refuse, before starting anything', async () => {
+  const config = path.join(stateDir, 'cdk-refused.json');
+  fs.writeFileSync(config, JSON.stringify({ context: { gatehouse: { stageName: 'v1.0' } } }));
+  await expect(start('--config', config)).rejects.toMatchObject({
+    code: 2,
+    stderr: expect.stringMatching(
+      /--config .*cdk-refused.json: context "gatehouse": stageName must be 1 to 128 letters, digits, hyphens or underscores, got "v1.0"/,
+    ),
+  });
+}, 30_000);
