@@ -12,12 +12,12 @@ import { ServiceTables } from './data/service-tables';
 import { ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from './data/tables';
 import { gatewayPropsOf, MicroservicesGateway } from './gateway/microservices-gateway';
 import { GatewayMonitoring } from './monitoring/gateway-monitoring';
+import { LISTENER_PRIORITIES, SERVICE_ENTRIES } from './gatehouse-services';
 import { GatehouseNetwork } from './network/gatehouse-network';
 import { ServiceRegistry } from './registry/service-registry';
 import { GATEHOUSE_ROUTES, SERVICES } from './routes/gatehouse-routes';
 import { SERVICE_ENV } from './runtime-env';
 import { Microservice } from './service/microservice';
-import { SERVICE_ENTRIES } from './service/service-bundle';
 
 /** Props of {@link GatewayStack}. */
 export interface GatewayStackProps extends StackProps {
@@ -29,9 +29,6 @@ export interface GatewayStackProps extends StackProps {
    */
   readonly vpc?: ec2.IVpc;
 }
-
-/** Each service's rule priority on the internal ALB's listener. */
-export const LISTENER_PRIORITIES = { [SERVICES.product]: 10, [SERVICES.order]: 20 } as const;
 
 /**
  * Gatehouse on AWS: the VPC, the ECS cluster, the tables, the Cloud Map namespace, the product and
@@ -95,7 +92,7 @@ export class GatewayStack extends Stack {
     this.orderService = service('OrderService', SERVICES.order);
     this.productService.useTable(SERVICE_ENV.productsTable, this.tables.table(PRODUCTS_TABLE.id), 'readWrite');
     this.orderService.useTable(SERVICE_ENV.ordersTable, this.tables.table(ORDERS_TABLE.id), 'readWrite', { indexes: [ORDERS_BY_CUSTOMER_INDEX] });
-    this.orderService.useServiceDiscovery(this.productService);
+    this.orderService.useServiceDiscovery(this.productService, { serviceNameEnvVar: SERVICE_ENV.productServiceName });
 
     // No issuers configured: the stack is its own identity provider, so a fresh deploy works as it is.
     const configuredIssuers = config.issuers ?? [];

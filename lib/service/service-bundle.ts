@@ -18,12 +18,6 @@ function esbuild(): typeof import('esbuild') {
   }
 }
 
-/** The services' entry points, by service name. */
-export const SERVICE_ENTRIES = {
-  product: path.join(__dirname, '..', '..', 'services', 'product', 'server.ts'),
-  order: path.join(__dirname, '..', '..', 'services', 'order', 'server.ts'),
-} as const;
-
 /** A bundled service. */
 export interface ServiceBundle {
   /** The folder holding `server.js` and its source map. */

@@ -16,7 +16,7 @@ import { ServiceRegistry } from '../../lib/registry/service-registry';
 import { SERVICE_ENV } from '../../lib/runtime-env';
 import { Microservice } from '../../lib/service/microservice';
 import type { MicroserviceProps } from '../../lib/service/microservice';
-import { SERVICE_ENTRIES } from '../../lib/service/service-bundle';
+import { SERVICE_ENTRIES } from '../../lib/gatehouse-services';
 import { awsSolutionsFindings, projectApp } from '../support/cdk';
 
 const ENV = { account: '123456789012', region: 'eu-west-1' };

@@ -29,7 +29,7 @@ import { SERVICES } from '../../lib/routes/gatehouse-routes';
 import { SERVICE_ENV } from '../../lib/runtime-env';
 import { DEFAULT_NODE_IMAGE, IMAGE_FILE_MODE, Microservice } from '../../lib/service/microservice';
 import type { MicroserviceProps } from '../../lib/service/microservice';
-import { SERVICE_ENTRIES } from '../../lib/service/service-bundle';
+import { SERVICE_ENTRIES } from '../../lib/gatehouse-services';
 import { acknowledgements, awsSolutionsFindings, projectApp } from '../support/cdk';
 import { request } from '../support/http';
 import { startProcess } from '../support/processes';

@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { bundleService, SERVICE_ENTRIES } from '../../lib/service/service-bundle';
+import { SERVICE_ENTRIES } from '../../lib/gatehouse-services';
+import { bundleService } from '../../lib/service/service-bundle';
 
 /** Bundles a service into a fresh temporary folder; the caller removes it. */
 export async function bundle(service: keyof typeof SERVICE_ENTRIES): Promise<string> {
