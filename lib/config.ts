@@ -228,6 +228,11 @@ function assertGatehouseConfig(config: unknown): asserts config is GatehouseConf
     ]);
   }
   assertGatewaySettings(config.gateway);
+  if (isRecord(config.gateway) && config.gateway.apiKeySource === 'AUTHORIZER' && !(isRecord(authorizer) && authorizer.usageIdentifierClaim !== undefined)) {
+    throw new Error(
+      `${WHERE}: gateway.apiKeySource "AUTHORIZER" needs authorizer.usageIdentifierClaim, the claim that holds each client's API key: without it every request is refused`,
+    );
+  }
   assertNumbers(config.services, 'services', ['desiredCount', 'maxCapacity', 'cpu', 'memoryLimitMiB']);
   if (config.natGateways !== undefined && typeof config.natGateways !== 'number')
     throw new Error(`${WHERE}: natGateways must be a number, got ${JSON.stringify(config.natGateways)}`);

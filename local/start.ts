@@ -198,7 +198,17 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stop());
 
   const { gateway, trusted, devIssuer } = system;
-  const token = devIssuer === undefined ? undefined : await mintDevToken(devIssuer.key, { sub: 'dev-user', scopes: Object.values(SCOPES), ttlSeconds: 3600 });
+  // With apiKeySource AUTHORIZER the client's key travels in its token, as the deployed authorizer reads it.
+  const keyClaim = spec.apiKeySource === 'AUTHORIZER' ? config.authorizer?.usageIdentifierClaim : undefined;
+  const token =
+    devIssuer === undefined
+      ? undefined
+      : await mintDevToken(devIssuer.key, {
+          sub: 'dev-user',
+          scopes: Object.values(SCOPES),
+          ttlSeconds: 3600,
+          ...(keyClaim !== undefined && { extraClaims: { [keyClaim]: keys[tiers[0].name] } }),
+        });
   const outputs = () => ({
     Gatehouse: {
       ApiUrl: gateway.apiUrl,
@@ -239,7 +249,9 @@ async function main(): Promise<void> {
         ? [
             'Try it (a token for dev-user with every scope, valid for an hour; mint others with npm run token):',
             '',
-            `  curl -H 'x-api-key: ${keys[tiers[0].name]}' -H 'Authorization: Bearer ${token}' ${gateway.apiUrl}products`,
+            spec.apiKeySource === 'AUTHORIZER'
+              ? `  curl -H 'Authorization: Bearer ${token}' ${gateway.apiUrl}products    (the token's ${keyClaim ?? 'usage identifier'} claim is the ${tiers[0].name} key)`
+              : `  curl -H 'x-api-key: ${keys[tiers[0].name]}' -H 'Authorization: Bearer ${token}' ${gateway.apiUrl}products`,
           ]
         : [
             `Trusting ${trusted.issuer} (${trusted.audience !== undefined ? `audience ${trusted.audience[0]}` : `app clients ${(trusted.clientIds ?? []).join(', ')}`}); bring a token from it.`,

@@ -69,6 +69,12 @@ export interface DevTokenClaims {
   readonly ttlSeconds: number;
   /** @default - 'oidc' */
   readonly shape?: DevTokenShape;
+  /**
+   * More string claims, such as the `usageIdentifierClaim` that carries a client's API key when the
+   * gateway reads keys from the authorizer (`apiKeySource: AUTHORIZER`).
+   * @default - none
+   */
+  readonly extraClaims?: Readonly<Record<string, string>>;
 }
 
 /** Signs a development access token. */
@@ -80,6 +86,7 @@ export async function mintDevToken(key: DevKey, claims: DevTokenClaims): Promise
   if (claims.shape === 'cognito') {
     // As a Cognito user pool signs an access token: no aud, no typ header.
     return new SignJWT({
+      ...claims.extraClaims,
       scope: claims.scopes.map((scope) => `${RESOURCE_SERVER_IDENTIFIER}/${scope}`).join(' '),
       client_id: DEV_COGNITO_CLIENT_ID,
       token_use: 'access',
@@ -92,7 +99,7 @@ export async function mintDevToken(key: DevKey, claims: DevTokenClaims): Promise
       .setExpirationTime(`${claims.ttlSeconds}s`)
       .sign(key.privateKey);
   }
-  return new SignJWT({ scope: claims.scopes.join(' '), client_id: 'gatehouse-dev' })
+  return new SignJWT({ ...claims.extraClaims, scope: claims.scopes.join(' '), client_id: 'gatehouse-dev' })
     .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: 'at+jwt' })
     .setIssuer(DEV_ISSUER)
     .setAudience(DEV_AUDIENCE)

@@ -260,3 +260,25 @@ it('refuses a config the app would refuse, before starting anything', async () =
     ),
   });
 }, 30_000);
+
+it("reads the API key from the token's claim when cdk.json says apiKeySource AUTHORIZER, and prints a token that carries it", async () => {
+  const config = path.join(stateDir, 'cdk-authorizer-keys.json');
+  fs.writeFileSync(
+    config,
+    JSON.stringify({ context: { gatehouse: { authorizer: { usageIdentifierClaim: 'gatehouse_key' }, gateway: { apiKeySource: 'AUTHORIZER' } } } }),
+  );
+  const system = await running(['--config', config]);
+  try {
+    const printed = /curl -H 'Authorization: Bearer ([^']+)' (\S+)/.exec(system.stdout());
+    expect(printed).not.toBeNull();
+    const [, token, url] = printed as RegExpExecArray;
+    // No x-api-key: the key is the token's gatehouse_key claim, as the deployed authorizer returns it.
+    expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    // A token without the claim has no key, whatever x-api-key says.
+    const plain = await loadDevToken();
+    const apiKey = (system.outputs.Gatehouse as unknown as { ApiKeybasic: string }).ApiKeybasic;
+    expect((await fetch(url, { headers: { authorization: `Bearer ${plain}`, 'x-api-key': apiKey } })).status).toBe(403);
+  } finally {
+    await system.stop();
+  }
+}, 120_000);

@@ -80,7 +80,7 @@ describe('the config reader both the app and npm start use', () => {
           gatehouse: {
             stageName: 'v2-beta',
             namespace: 'shop.internal',
-            authorizer: { resultsCacheTtlSeconds: 0 },
+            authorizer: { resultsCacheTtlSeconds: 0, usageIdentifierClaim: 'plan' },
             gateway: {
               throttle: { rateLimit: 9, burstLimit: 3 },
               tiers: [{ name: 'gold', rateLimit: 2, burstLimit: 4 }],
@@ -117,6 +117,15 @@ describe('the config reader both the app and npm start use', () => {
     ],
   ])('refuses %s, as the app would', (_name, text, message) => {
     expect(() => readGatehouseConfigFile(write('cdk-bad.json', text))).toThrow(message);
+  });
+
+  it('refuses apiKeySource AUTHORIZER without the claim that carries the key', () => {
+    expect(() => readGatehouseConfig({ gateway: { apiKeySource: 'AUTHORIZER' } })).toThrow(
+      /gateway.apiKeySource "AUTHORIZER" needs authorizer.usageIdentifierClaim/,
+    );
+    expect(gatewaySpecOf(readGatehouseConfig({ gateway: { apiKeySource: 'AUTHORIZER' }, authorizer: { usageIdentifierClaim: 'plan' } })).apiKeySource).toBe(
+      'AUTHORIZER',
+    );
   });
 
   it('names a file it cannot read', () => {
