@@ -3,6 +3,7 @@
  * path parameters, request bodies, responses with the error body, security, throttles), rendered from
  * the same data the gateway is. Pure: no aws-cdk-lib import, so the local gateway and scripts use it.
  */
+import type { ApiKeySource } from '../routes/gateway-spec';
 import { API_KEY_HEADER, GATEWAY_HEADERS } from '../routes/headers';
 import type { JsonSchema, RouteSpec, RouteThrottle } from '../routes/route-spec';
 import { operationIdOf, pathParameterNames } from '../routes/route-path';
@@ -48,7 +49,7 @@ export interface OpenApiOptions {
    * Where the gateway reads the API key: the `x-api-key` header, or the authorizer (then clients send none).
    * @default - 'HEADER'
    */
-  readonly apiKeySource?: 'HEADER' | 'AUTHORIZER';
+  readonly apiKeySource?: ApiKeySource;
 }
 
 /** The security scheme names of the document. */
@@ -68,7 +69,7 @@ const DRAFT_04 = /^https?:\/\/json-schema\.org\/draft-04\/schema#?$/;
 
 /**
  * The body of every error answer, from the gateway (gateway responses) and from the services alike:
- * the JSON Schema of services/common/errors.ts's `ErrorBody`.
+ * the JSON Schema of `ErrorBody` (lib/routes/error-body.ts), which the services and both gateways build.
  */
 export const ERROR_BODY_SCHEMA = {
   type: 'object',
