@@ -2,8 +2,6 @@
  * One JSON object per line on stdout, so CloudWatch Logs Insights can query fields directly.
  * Callers pass codes, ids and durations; never a token, a key or a whole event.
  */
-import { Console } from 'node:console';
-
 /** Fields of one log line. */
 export type LogFields = Readonly<Record<string, string | number | boolean | undefined>>;
 
@@ -15,15 +13,21 @@ export interface Logger {
 }
 
 /**
- * A logger writing JSON lines to `write`. The default writes through a Console of its own: Lambda
- * patches the global console to prefix each line, which would break the JSON.
+ * A logger writing JSON lines to `write`. The default writes to stdout itself, not through the global
+ * console, which Lambda patches to prefix each line (that would break the JSON).
  */
-export function createJsonLogger(write: (line: string) => void = defaultWriter()): Logger {
+export function createJsonLogger(write: (line: string) => void = lineWriter(process.stdout)): Logger {
   const emit = (level: string) => (fields: LogFields) => write(JSON.stringify({ level, time: new Date().toISOString(), ...fields }));
   return { info: emit('info'), warn: emit('warn'), error: emit('error') };
 }
 
-function defaultWriter(): (line: string) => void {
-  const out = new Console({ stdout: process.stdout, stderr: process.stderr });
-  return (line) => out.log(line);
+/**
+ * Writes each line, newline-terminated, straight to `stream`. Not through a Console: its formatting
+ * of an already-built string cost 1.5 to 5 µs a line onto a pipe (as Lambda's stdout is), about as
+ * much as the write itself (`npm run bench` measures the handler with this writer onto a pipe).
+ */
+export function lineWriter(stream: NodeJS.WritableStream): (line: string) => void {
+  return (line) => {
+    stream.write(`${line}\n`);
+  };
 }
