@@ -14,6 +14,7 @@ import {
   encodeAuthorizerConfig,
   LAMBDA_ENVIRONMENT_LIMIT_BYTES,
 } from './authorizer-contract';
+import { MAX_AUTHORIZER_CACHE_TTL_SECONDS } from '../routes/gateway-spec';
 import type { RouteSpec } from '../routes/route-spec';
 import { validateRoutes } from '../routes/route-spec';
 import { authorizerCode } from './authorizer-code';
@@ -123,7 +124,7 @@ export interface JwtAuthorizerProps {
 }
 
 const FUNCTION_TIMEOUT = Duration.seconds(10);
-const MAX_RESULTS_CACHE_TTL_SECONDS = 3600;
+const MAX_RESULTS_CACHE_TTL_SECONDS = MAX_AUTHORIZER_CACHE_TTL_SECONDS;
 
 /**
  * A JWT authorizer for a REST API: a Lambda function that verifies tokens with jose against the

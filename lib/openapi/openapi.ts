@@ -6,7 +6,7 @@
 import type { ApiKeySource } from '../routes/gateway-spec';
 import { API_KEY_HEADER, GATEWAY_HEADERS } from '../routes/headers';
 import type { JsonSchema, RouteSpec, RouteThrottle } from '../routes/route-spec';
-import { operationIdOf, pathParameterNames } from '../routes/route-path';
+import { openApiPath, operationIdOf, pathParameterNames } from '../routes/route-path';
 import { validateRoutes } from '../routes/route-spec';
 
 /** A JSON value of the document. */
@@ -114,7 +114,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], options: Open
   for (const route of routes) {
     const operationId = operationIdOf(route);
     if (route.requestSchema !== undefined) schemas[operationId] = toJsonSchema2020(route.requestSchema);
-    (paths[route.path] ??= {})[route.method.toLowerCase()] = operation(route, operationId, apiKeyHeader);
+    (paths[openApiPath(route.path)] ??= {})[route.method.toLowerCase()] = operation(route, operationId, apiKeyHeader);
   }
   return {
     openapi: '3.1.0',

@@ -5,11 +5,13 @@
  * Pure: the caller passes the time.
  */
 
+import { validateAuthorizerCacheTtlSeconds } from '../../lib/routes/gateway-spec';
+
 /** Entries kept at most; past it the oldest go first, so a flood of distinct tokens cannot grow memory. */
 export const MAX_CACHED_RESULTS = 10_000;
 
-/** API Gateway's upper bound on the authorizer result TTL, in seconds. */
-export const MAX_AUTHORIZER_CACHE_TTL_SECONDS = 3600;
+// API Gateway's bound and rule, the gateway spec's (the CDK authorizer's too).
+export { MAX_AUTHORIZER_CACHE_TTL_SECONDS } from '../../lib/routes/gateway-spec';
 
 /** Authorizer results by identity, each until its TTL runs out. */
 export class AuthorizerCache<T> {
@@ -24,9 +26,7 @@ export class AuthorizerCache<T> {
     ttlSeconds: number,
     private readonly maxEntries = MAX_CACHED_RESULTS,
   ) {
-    if (!(Number.isInteger(ttlSeconds) && ttlSeconds >= 0 && ttlSeconds <= MAX_AUTHORIZER_CACHE_TTL_SECONDS)) {
-      throw new Error(`authorizerCacheTtlSeconds must be whole seconds from 0 to ${MAX_AUTHORIZER_CACHE_TTL_SECONDS}, got ${String(ttlSeconds)}`);
-    }
+    validateAuthorizerCacheTtlSeconds(ttlSeconds);
     this.ttlMs = ttlSeconds * 1000;
   }
 

@@ -112,7 +112,7 @@ export class LocalGateway {
     const upstreams = new Upstreams(options.resolveService, timeoutMs);
     const hop: Hop = { gatekeeper, upstreams, log: options.log };
     // The document answers before the gatekeeper: a client needs the contract before it has a token or a key.
-    const openApi = new OpenApiRoute(options.routes, options.stageName);
+    const openApi = new OpenApiRoute(options.routes, options.stageName, options.apiKeySource ?? GATEWAY_DEFAULTS.apiKeySource);
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
       if (!openApi.serve(request, response)) new Exchange(hop, request, response).run();
     });

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { buildOpenApiDocument } from '../../lib/openapi/openapi';
+import type { ApiKeySource } from '../../lib/routes/gateway-spec';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 
@@ -17,10 +18,11 @@ export class OpenApiRoute {
   readonly path: string;
   private readonly body: Buffer;
 
-  constructor(routes: readonly RouteSpec[], stageName: string) {
+  /** @param apiKeySource with AUTHORIZER the document asks for no `x-api-key`, as the deployed API's. */
+  constructor(routes: readonly RouteSpec[], stageName: string, apiKeySource: ApiKeySource = 'HEADER') {
     this.path = `/${stageName}/${OPENAPI_FILE}`;
     // A server URL relative to the document: `/v1` on whatever host and port the gateway has.
-    const document = buildOpenApiDocument(routes, { stageName, servers: [{ url: `/${stageName}`, description: 'This gateway' }] });
+    const document = buildOpenApiDocument(routes, { stageName, apiKeySource, servers: [{ url: `/${stageName}`, description: 'This gateway' }] });
     this.body = Buffer.from(JSON.stringify(document));
   }
 

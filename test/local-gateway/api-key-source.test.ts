@@ -69,6 +69,13 @@ describe('apiKeySource AUTHORIZER', () => {
     expect(await call({ [CLAIM]: GOLD_KEY }, FREE_KEY)).toEqual({ status: 200, tier: 'gold' });
   });
 
+  it('publishes an OpenAPI document that asks for no x-api-key, as the deployed API does', async () => {
+    await gatewayReading('AUTHORIZER');
+    const gateway = open.at(-1) as LocalGateway;
+    const document = await (await fetch(`${gateway.apiUrl}openapi.json`)).json();
+    expect(JSON.stringify(document)).not.toContain('x-api-key');
+  });
+
   it('refuses a token without the claim, even with a valid x-api-key, and a token whose key no tier has', async () => {
     const call = await gatewayReading('AUTHORIZER');
     expect(await call({}, GOLD_KEY)).toMatchObject({ status: 403, code: 'INVALID_API_KEY' });
@@ -77,6 +84,12 @@ describe('apiKeySource AUTHORIZER', () => {
 });
 
 describe('apiKeySource HEADER', () => {
+  it('publishes an OpenAPI document that asks for x-api-key', async () => {
+    await gatewayReading('HEADER');
+    const gateway = open.at(-1) as LocalGateway;
+    expect(JSON.stringify(await (await fetch(`${gateway.apiUrl}openapi.json`)).json())).toContain('x-api-key');
+  });
+
   it("reads x-api-key and never the token's claim", async () => {
     const call = await gatewayReading('HEADER');
     expect(await call({ [CLAIM]: GOLD_KEY }, FREE_KEY)).toEqual({ status: 200, tier: 'free' });
