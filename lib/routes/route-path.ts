@@ -53,6 +53,14 @@ export function resourcePathParts(path: string): string[] {
 }
 
 /**
+ * The key of the path in an OpenAPI document's `paths`: OpenAPI's path templating is the route spec's
+ * own, `/products/{id}`.
+ */
+export function openApiPath(path: string): string {
+  return renderRoutePath(path, (name) => `{${name}}`);
+}
+
+/**
  * The path part of an `execute-api` method-ARN pattern (IAM): each parameter becomes `*`, so
  * `/products/{id}` → `/products/*`. IAM's `*` also matches `/` (see validateRoutes).
  */

@@ -3,6 +3,7 @@ import {
   fastifyRoutePath,
   fillRoutePath,
   isValidRoutePath,
+  openApiPath,
   operationIdOf,
   parseRoutePath,
   pathParameterNames,
@@ -46,6 +47,11 @@ describe('renderers', () => {
   it('the IAM method-ARN pattern: a parameter is *', () => {
     expect(policyPathPattern(path)).toBe('/orders/*/items/*');
     expect(policyPathPattern('/')).toBe('/');
+  });
+
+  it('the OpenAPI path, templated as the route spec is', () => {
+    expect(openApiPath(path)).toBe(path);
+    expect(openApiPath('/')).toBe('/');
   });
 
   it('the Fastify route', () => {
