@@ -17,7 +17,6 @@ export * from './routes/gatehouse-routes';
 export * from './routes/headers';
 export * from './routes/gateway-spec';
 export * from './routes/route-spec';
-export * from './runtime-env';
 export * from './service/microservice';
 export * from './service/service-bundle';
 export type { JwtAlgorithm, AuthorizerConfig, TrustedIssuer, ScopeTable, JwksSettings, UserIdFormat } from './auth/authorizer-contract';

@@ -150,8 +150,21 @@ export interface MicroserviceProps {
 const DEREGISTRATION_DELAY = Duration.seconds(15);
 /** What the service keeps of the stop timeout, so it exits on its own before SIGKILL. */
 const SHUTDOWN_MARGIN = Duration.seconds(5);
+/**
+ * The variables a Microservice sets in its container, for the code it runs: the port to listen on, the
+ * time a graceful shutdown has, and (after `useServiceDiscovery`) the namespace to discover services in.
+ */
+export const MICROSERVICE_ENV = {
+  /** The port to listen on (`containerPort`). */
+  port: SERVICE_ENV.port,
+  /** Milliseconds a graceful shutdown may take: the stop timeout less a margin, so the code exits before SIGKILL. */
+  shutdownTimeoutMs: SERVICE_ENV.shutdownTimeoutMs,
+  /** The Cloud Map namespace to call DiscoverInstances in (set by `useServiceDiscovery`). */
+  discoveryNamespace: SERVICE_ENV.discoveryNamespace,
+} as const;
+
 /** The variables the construct sets itself from its props. */
-const MANAGED_ENV: readonly string[] = [SERVICE_ENV.port, SERVICE_ENV.shutdownTimeoutMs];
+const MANAGED_ENV: readonly string[] = [MICROSERVICE_ENV.port, MICROSERVICE_ENV.shutdownTimeoutMs];
 
 /**
  * Memory sizes Fargate allows for each CPU size, Linux:

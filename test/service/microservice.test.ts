@@ -21,6 +21,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as servicediscovery from 'aws-cdk-lib/aws-servicediscovery';
 import { Construct } from 'constructs';
 import type { IConstruct } from 'constructs';
+import * as publicApi from '../../lib';
 import { ORDERS_BY_CUSTOMER_INDEX, ORDERS_TABLE, PRODUCTS_TABLE } from '../../lib/data/tables';
 import type { TableDefinition } from '../../lib/data/tables';
 import { grantDiscoverInstances, ServiceRegistry } from '../../lib/registry/service-registry';
@@ -643,6 +644,15 @@ describe('construction without shared state', () => {
           listenerPriority: PRODUCT_PRIORITY,
         }),
     ).not.toThrow();
+  });
+});
+
+describe('the public exports', () => {
+  it("hold the generic constructs' contract, not Gatehouse's own services", () => {
+    const api: Record<string, unknown> = { ...publicApi };
+    for (const appOnly of ['SERVICE_ENTRIES', 'LISTENER_PRIORITIES', 'SERVICE_ENV']) expect(api).not.toHaveProperty(appOnly);
+    expect(api).toHaveProperty('MICROSERVICE_ENV', { port: 'PORT', shutdownTimeoutMs: 'SHUTDOWN_TIMEOUT_MS', discoveryNamespace: 'DISCOVERY_NAMESPACE' });
+    expect(api).toHaveProperty('grantDiscoverInstances');
   });
 });
 
