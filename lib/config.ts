@@ -10,11 +10,12 @@ import type { JwtAlgorithm, UserIdFormat } from './auth/authorizer-contract';
 import type { JwtIssuer } from './auth/jwt-authorizer';
 import type { MonitoringSettings } from './monitoring/monitoring-settings';
 import { assertMonitoringSettings } from './monitoring/monitoring-settings';
-import type { ApiKeySource, GatewaySpec, UsagePlanTier } from './routes/gateway-spec';
+import type { ApiKeySource, GatewayCorsSpec, GatewaySpec, UsagePlanTier } from './routes/gateway-spec';
 import {
   GatewaySpecError,
   resolveGatewaySpec,
   validateApiKeySource,
+  validateCors,
   validateAuthorizerCacheTtlSeconds,
   validateIntegrationTimeoutMs,
   validateNamespace,
@@ -68,7 +69,7 @@ export interface GatewaySettings {
   /** @default - true: a WAF web ACL whose per-IP limit is the fastest tier's rate for five minutes (at least 2000) */
   readonly waf?: boolean | { readonly rateLimitPerFiveMinutes: number };
   /** @default - no CORS */
-  readonly cors?: { readonly allowOrigins: readonly string[] };
+  readonly cors?: GatewayCorsSpec;
   /** @default - true: the stack sets API Gateway's account-wide CloudWatch Logs role (see README) */
   readonly accountLoggingRole?: boolean;
   /** @default - only the execute-api URL */
@@ -171,6 +172,7 @@ export function gatewaySpecOf(config: GatehouseConfig): GatewaySpec {
     ...(gateway.integrationTimeoutMs !== undefined && { integrationTimeoutMs: gateway.integrationTimeoutMs }),
     ...(config.authorizer?.resultsCacheTtlSeconds !== undefined && { authorizerCacheTtlSeconds: config.authorizer.resultsCacheTtlSeconds }),
     ...(config.namespace !== undefined && { namespace: config.namespace }),
+    ...(gateway.cors !== undefined && { cors: gateway.cors }),
   });
 }
 
@@ -251,12 +253,7 @@ function assertGatewaySettings(gateway: unknown): void {
     throw new Error(`${WHERE}: gateway.accountLoggingRole must be true or false, got ${JSON.stringify(gateway.accountLoggingRole)}`);
   }
   if (gateway.waf !== undefined && typeof gateway.waf !== 'boolean') assertNumbers(gateway.waf, 'gateway.waf', ['rateLimitPerFiveMinutes']);
-  if (
-    gateway.cors !== undefined &&
-    !(isRecord(gateway.cors) && Array.isArray(gateway.cors.allowOrigins) && gateway.cors.allowOrigins.every((origin) => typeof origin === 'string'))
-  ) {
-    throw new Error(`${WHERE}: gateway.cors must be { "allowOrigins": string[] }`);
-  }
+  if (gateway.cors !== undefined) specRule('gateway.', () => validateCors(gateway.cors));
   if (
     gateway.domain !== undefined &&
     !(isRecord(gateway.domain) && typeof gateway.domain.domainName === 'string' && typeof gateway.domain.certificateArn === 'string')

@@ -125,7 +125,6 @@ export class GatewayStack extends Stack {
       ...gatewayPropsOf(spec),
       ...(gatewaySettings.accountLoggingRole !== undefined && { accountLoggingRole: gatewaySettings.accountLoggingRole }),
       ...(gatewaySettings.waf !== undefined && { waf: gatewaySettings.waf === true ? {} : gatewaySettings.waf }),
-      ...(gatewaySettings.cors !== undefined && { cors: gatewaySettings.cors }),
       ...(gatewaySettings.domain !== undefined && {
         domain: {
           domainName: gatewaySettings.domain.domainName,

@@ -12,7 +12,18 @@ import type { JwtAuthorizer } from '../auth/jwt-authorizer';
 import { SERVICES_LISTENER_PORT, withoutDefaultEgress } from '../network/gatehouse-network';
 import { GATEWAY_HEADERS } from '../routes/headers';
 import type { GatewaySpec, UsagePlanTier } from '../routes/gateway-spec';
-import { GATEWAY_DEFAULTS, INTEGRATION_TIMEOUT_MS, validateStageName, validateThrottle, validateTiers } from '../routes/gateway-spec';
+import {
+  CORS_ALLOW_HEADERS,
+  CORS_ALLOW_METHODS,
+  corsErrorOrigin,
+  DEFAULT_CORS_MAX_AGE_SECONDS,
+  GATEWAY_DEFAULTS,
+  INTEGRATION_TIMEOUT_MS,
+  validateCors,
+  validateStageName,
+  validateThrottle,
+  validateTiers,
+} from '../routes/gateway-spec';
 import { operationIdOf, pathParameterNames, resourcePathParts } from '../routes/route-path';
 import type { RouteSpec, RouteThrottle } from '../routes/route-spec';
 import { perClientThrottle, routeKey, validateRoutes } from '../routes/route-spec';
@@ -52,13 +63,20 @@ export function stagePrefixRewrite(stageName: string): { readonly regex: string;
  */
 export function gatewayPropsOf(
   spec: GatewaySpec,
-): Required<Pick<MicroservicesGatewayProps, 'stageName' | 'throttle' | 'tiers' | 'apiKeySource' | 'integrationTimeout'>> {
+): Required<Pick<MicroservicesGatewayProps, 'stageName' | 'throttle' | 'tiers' | 'apiKeySource' | 'integrationTimeout'>> &
+  Pick<MicroservicesGatewayProps, 'cors'> {
   return {
     stageName: spec.stageName,
     throttle: spec.throttle,
     tiers: spec.tiers,
     apiKeySource: apigateway.ApiKeySourceType[spec.apiKeySource],
     integrationTimeout: Duration.millis(spec.integrationTimeoutMs),
+    ...(spec.cors !== undefined && {
+      cors: {
+        allowOrigins: spec.cors.allowOrigins,
+        ...(spec.cors.maxAgeSeconds !== undefined && { maxAge: Duration.seconds(spec.cors.maxAgeSeconds) }),
+      },
+    }),
   };
 }
 
@@ -242,6 +260,7 @@ export class MicroservicesGateway extends Construct {
     if (!Token.isUnresolved(this.stageName)) validateStageName(this.stageName);
     validateThrottle('throttle', throttle);
     validateTiers(tiers);
+    if (this.cors !== undefined) validateCors({ allowOrigins: this.cors.allowOrigins });
     validateTimeout(this.integrationTimeout);
 
     this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH });
@@ -355,9 +374,10 @@ export class MicroservicesGateway extends Construct {
     if (this.cors !== undefined && !this.preflighted.has(resource)) {
       resource.addCorsPreflight({
         allowOrigins: [...this.cors.allowOrigins],
-        allowHeaders: ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key'],
-        allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'],
-        maxAge: this.cors.maxAge ?? Duration.hours(1),
+        // The gateway spec's lists, which the local gateway's preflight answers with too.
+        allowHeaders: [...CORS_ALLOW_HEADERS],
+        allowMethods: [...CORS_ALLOW_METHODS],
+        maxAge: this.cors.maxAge ?? Duration.seconds(DEFAULT_CORS_MAX_AGE_SECONDS),
       });
       this.preflighted.add(resource);
     }
@@ -490,7 +510,7 @@ export class MicroservicesGateway extends Construct {
 
   /** Errors in the services' JSON shape, with the request id, and CORS headers when CORS is on. */
   private addGatewayResponses(): void {
-    const origin = this.cors?.allowOrigins.length === 1 ? this.cors.allowOrigins[0] : undefined;
+    const origin = corsErrorOrigin(this.cors);
     for (const error of GATEWAY_ERRORS) {
       this.api.addGatewayResponse(error.responseType, {
         type: apigateway.ResponseType.of(error.responseType),

@@ -48,6 +48,51 @@ export const API_KEY_SOURCES = ['HEADER', 'AUTHORIZER'] as const;
  */
 export type ApiKeySource = (typeof API_KEY_SOURCES)[number];
 
+/** CORS for browser clients: the preflight answer of every route's resource, and the origin on the gateway's own answers. */
+export interface GatewayCorsSpec {
+  /** Origins allowed to call the API, such as `https://app.example.com`; `*` alone for any. */
+  readonly allowOrigins: readonly string[];
+  /**
+   * How long browsers may cache a preflight answer, in seconds.
+   * @default - 3600
+   */
+  readonly maxAgeSeconds?: number;
+}
+
+/** The request headers a preflight allows: the ones a Gatehouse client sends. */
+export const CORS_ALLOW_HEADERS = ['Content-Type', 'Authorization', 'X-Api-Key', 'Idempotency-Key'] as const;
+
+/** The methods a preflight allows: every method a route may have. */
+export const CORS_ALLOW_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+
+/** How long browsers may cache a preflight answer when the spec says nothing, in seconds. */
+export const DEFAULT_CORS_MAX_AGE_SECONDS = 3600;
+
+/**
+ * The headers of a preflight answer (status 204), as API Gateway's mock integration for CORS gives
+ * them (aws-cdk-lib's `addCorsPreflight`): the first allowed origin, or the request's own when it is
+ * one of the others; `Vary: Origin` unless any origin is allowed.
+ */
+export function corsPreflightHeaders(cors: GatewayCorsSpec, requestOrigin: string | undefined): Record<string, string> {
+  const [first, ...others] = cors.allowOrigins;
+  const origin = requestOrigin !== undefined && others.includes(requestOrigin) ? requestOrigin : first;
+  return {
+    'Access-Control-Allow-Headers': CORS_ALLOW_HEADERS.join(','),
+    'Access-Control-Allow-Origin': origin,
+    ...(first !== '*' && { Vary: 'Origin' }),
+    'Access-Control-Allow-Methods': CORS_ALLOW_METHODS.join(','),
+    'Access-Control-Max-Age': String(cors.maxAgeSeconds ?? DEFAULT_CORS_MAX_AGE_SECONDS),
+  };
+}
+
+/**
+ * The `Access-Control-Allow-Origin` of the gateway's own answers (errors): the origin when exactly one
+ * is allowed, since a gateway response's headers are fixed values; none otherwise.
+ */
+export function corsErrorOrigin(cors: GatewayCorsSpec | undefined): string | undefined {
+  return cors?.allowOrigins.length === 1 ? cors.allowOrigins[0] : undefined;
+}
+
 /** Every gateway setting, resolved: what both renderers render. */
 export interface GatewaySpec {
   /** The stage: the first path segment of the API's URL. */
@@ -67,6 +112,11 @@ export interface GatewaySpec {
    * @default - the deploying stack's `{stack name}.local`; GATEWAY_DEFAULTS.namespace locally
    */
   readonly namespace?: string;
+  /**
+   * CORS for browsers.
+   * @default - no CORS: no preflight answers, no CORS headers
+   */
+  readonly cors?: GatewayCorsSpec;
 }
 
 /** Gatehouse's default tiers. */
@@ -85,7 +135,7 @@ export const GATEWAY_DEFAULTS = {
   authorizerCacheTtlSeconds: 300,
   /** The namespace of the stack `Gatehouse` (`{stack name}.local`), and of `npm start`. */
   namespace: 'gatehouse.local',
-} as const satisfies Required<GatewaySpec>;
+} as const satisfies Required<Omit<GatewaySpec, 'cors'>>;
 
 /** API Gateway's bounds on an integration timeout (REST APIs, without a quota increase). */
 export const INTEGRATION_TIMEOUT_MS = { min: 50, max: 29_000 } as const;
@@ -124,6 +174,7 @@ export function resolveGatewaySpec(input: GatewaySpecInput = {}): GatewaySpec {
     integrationTimeoutMs: input.integrationTimeoutMs ?? GATEWAY_DEFAULTS.integrationTimeoutMs,
     authorizerCacheTtlSeconds: input.authorizerCacheTtlSeconds ?? GATEWAY_DEFAULTS.authorizerCacheTtlSeconds,
     ...(input.namespace !== undefined && { namespace: input.namespace }),
+    ...(input.cors !== undefined && { cors: input.cors }),
   };
   validateGatewaySpec(spec);
   return spec;
@@ -148,6 +199,22 @@ export function validateGatewaySpec(spec: GatewaySpec): void {
   validateIntegrationTimeoutMs(spec.integrationTimeoutMs);
   validateAuthorizerCacheTtlSeconds(spec.authorizerCacheTtlSeconds);
   if (spec.namespace !== undefined) validateNamespace(spec.namespace);
+  if (spec.cors !== undefined) validateCors(spec.cors);
+}
+
+/** @throws GatewaySpecError unless CORS names at least one origin (`*` only alone) and a whole, non-negative max age. */
+export function validateCors(cors: unknown): asserts cors is GatewayCorsSpec {
+  const origins = isRecord(cors) ? cors.allowOrigins : undefined;
+  if (!(Array.isArray(origins) && origins.length > 0 && origins.every((origin) => typeof origin === 'string' && origin.length > 0))) {
+    throw new GatewaySpecError(`cors must be { "allowOrigins": string[] } with at least one origin, got ${JSON.stringify(cors)}`);
+  }
+  if (origins.includes('*') && origins.length > 1) {
+    throw new GatewaySpecError(`cors.allowOrigins may hold "*" only alone, got ${JSON.stringify(origins)}`);
+  }
+  const maxAge = (cors as Record<string, unknown>).maxAgeSeconds;
+  if (maxAge !== undefined && !(Number.isInteger(maxAge) && (maxAge as number) > 0)) {
+    throw new GatewaySpecError(`cors.maxAgeSeconds must be whole seconds > 0, got ${JSON.stringify(maxAge)}`);
+  }
 }
 
 /** @throws GatewaySpecError unless the stage name is one API Gateway takes ({@link STAGE_NAME_PATTERN}). */

@@ -10,14 +10,15 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEWAY_HEADERS } from '../../lib/routes/headers';
-import type { ApiKeySource } from '../../lib/routes/gateway-spec';
-import { GATEWAY_DEFAULTS, validateIntegrationTimeoutMs, validateStageName } from '../../lib/routes/gateway-spec';
+import type { ApiKeySource, GatewayCorsSpec } from '../../lib/routes/gateway-spec';
+import { corsErrorOrigin, GATEWAY_DEFAULTS, validateCors, validateIntegrationTimeoutMs, validateStageName } from '../../lib/routes/gateway-spec';
 import type { RouteSpec, RouteThrottle } from '../../lib/routes/route-spec';
 import type { GatewayAnswer, LocalResponseType } from './answers';
 import { errorBody, gatewayAnswer, UPSTREAM_FAILURE_STATUS } from './answers';
 import { MAX_BODY_BYTES } from './body-validation';
 import type { GateLog } from './gatekeeper';
 import { Gatekeeper } from './gatekeeper';
+import { CorsPreflight } from './cors';
 import { OpenApiRoute } from './openapi-route';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './proxy-headers';
 import type { Forwarding, ServiceResolver } from './upstream';
@@ -54,6 +55,11 @@ export interface LocalGatewayOptions {
    * @default - 'HEADER'
    */
   readonly apiKeySource?: ApiKeySource;
+  /**
+   * CORS for browsers: preflight answers on every route's resource, and the origin on the gateway's own answers.
+   * @default - no CORS
+   */
+  readonly cors?: GatewayCorsSpec;
   /** Base URLs of the healthy instances of a service, such as the local Cloud Map registry gives. */
   readonly resolveService: ServiceResolver;
   /**
@@ -99,6 +105,7 @@ export class LocalGateway {
     // The gateway spec's rules, the same the CDK gateway checks.
     validateStageName(options.stageName);
     validateIntegrationTimeoutMs(timeoutMs);
+    if (options.cors !== undefined) validateCors(options.cors);
     const gatekeeper = new Gatekeeper({
       routes: options.routes,
       stageName: options.stageName,
@@ -110,11 +117,12 @@ export class LocalGateway {
       now: options.now ?? Date.now,
     });
     const upstreams = new Upstreams(options.resolveService, timeoutMs);
-    const hop: Hop = { gatekeeper, upstreams, log: options.log };
+    const hop: Hop = { gatekeeper, upstreams, log: options.log, corsOrigin: corsErrorOrigin(options.cors) };
     // The document answers before the gatekeeper: a client needs the contract before it has a token or a key.
     const openApi = new OpenApiRoute(options.routes, options.stageName, options.apiKeySource ?? GATEWAY_DEFAULTS.apiKeySource);
+    const preflight = options.cors === undefined ? undefined : new CorsPreflight(options.routes, options.stageName, options.cors);
     const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS }, (request, response) => {
-      if (!openApi.serve(request, response)) new Exchange(hop, request, response).run();
+      if (!openApi.serve(request, response) && preflight?.serve(request, response) !== true) new Exchange(hop, request, response).run();
     });
     try {
       await new Promise<void>((resolve, reject) => {
@@ -165,6 +173,8 @@ interface Hop {
   readonly gatekeeper: Gatekeeper;
   readonly upstreams: Upstreams;
   readonly log: LogSink | undefined;
+  /** The Access-Control-Allow-Origin of the gateway's own answers, as the CDK gateway's gateway responses have it. */
+  readonly corsOrigin: string | undefined;
 }
 
 /**
@@ -279,7 +289,7 @@ class Exchange {
 
   private answer(responseType: LocalResponseType): void {
     this.fields.code = gatewayAnswer(responseType).code;
-    sendError(this.response, gatewayAnswer(responseType), this.requestId);
+    sendError(this.response, gatewayAnswer(responseType), this.requestId, this.hop.corsOrigin);
   }
 
   private closed(): void {
@@ -312,7 +322,7 @@ class Exchange {
     }
     // DEFAULT_5XX's code, with 500: this is the gateway's own fault, not an unreachable service (502).
     fields.code = gatewayAnswer('DEFAULT_5XX').code;
-    sendError(response, { ...gatewayAnswer('DEFAULT_5XX'), status: INTERNAL_FAILURE_STATUS }, requestId);
+    sendError(response, { ...gatewayAnswer('DEFAULT_5XX'), status: INTERNAL_FAILURE_STATUS }, requestId, this.hop.corsOrigin);
   }
 
   /** The path as received, without the query. */
@@ -332,10 +342,15 @@ function hasBody(rawHeaders: readonly string[]): boolean {
   return false;
 }
 
-function sendError(response: ServerResponse, answer: GatewayAnswer, requestId: string): void {
+function sendError(response: ServerResponse, answer: GatewayAnswer, requestId: string, corsOrigin: string | undefined): void {
   const json = JSON.stringify(errorBody(answer, requestId));
   response
-    .writeHead(answer.status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(json), [GATEWAY_HEADERS.requestId]: requestId })
+    .writeHead(answer.status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(json),
+      [GATEWAY_HEADERS.requestId]: requestId,
+      ...(corsOrigin !== undefined && { 'access-control-allow-origin': corsOrigin }),
+    })
     .end(json);
 }
 

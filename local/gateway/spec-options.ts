@@ -8,9 +8,10 @@ import type { LocalGatewayOptions } from './gateway';
 /** The options of {@link LocalGateway.start} that the gateway spec sets. */
 export type SpecOptions = Required<
   Pick<LocalGatewayOptions, 'stageName' | 'stageThrottle' | 'apiKeySource' | 'integrationTimeoutMs' | 'authorizerCacheTtlSeconds'>
->;
+> &
+  Pick<LocalGatewayOptions, 'cors'>;
 
-/** The stage, stage throttle, API key source, integration timeout and authorizer cache TTL of `spec`; its tiers come with their keys. */
+/** The stage, stage throttle, API key source, integration timeout, authorizer cache TTL and CORS of `spec`; its tiers come with their keys. */
 export function localGatewayOptionsOf(spec: GatewaySpec): SpecOptions {
   return {
     stageName: spec.stageName,
@@ -18,5 +19,6 @@ export function localGatewayOptionsOf(spec: GatewaySpec): SpecOptions {
     apiKeySource: spec.apiKeySource,
     integrationTimeoutMs: spec.integrationTimeoutMs,
     authorizerCacheTtlSeconds: spec.authorizerCacheTtlSeconds,
+    ...(spec.cors !== undefined && { cors: spec.cors }),
   };
 }

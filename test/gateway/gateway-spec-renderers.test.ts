@@ -34,8 +34,12 @@ const CONFIG = {
     ],
     integrationTimeoutMs: 300,
     apiKeySource: 'AUTHORIZER',
+    cors: { allowOrigins: ['https://app.example.com'], maxAgeSeconds: 600 },
   },
 };
+const ORIGIN = 'https://app.example.com';
+/** Each resource of the routes once, its parameters filled in. */
+const RESOURCES = [...new Set(GATEHOUSE_ROUTES.map((route) => route.path.replace(/\{[^}]+\}/g, 'p-1')))];
 const KEYS: Record<string, string> = { gold: 'gold-key-0123456789abcdefghij', free: 'free-key-0123456789abcdefghij' };
 
 /** What a gateway enforces, in the terms of the spec. */
@@ -51,6 +55,8 @@ interface Enforced {
   readonly integrationTimeoutMs: number;
   readonly authorizerCacheTtlSeconds: number;
   readonly apiKeySource: string;
+  /** The preflight answer of every route's resource, and the origin on the gateway's own (error) answers. */
+  readonly cors: { readonly resources: number; readonly preflight: { status: number; headers: Record<string, string> }; readonly errorOrigin?: string };
 }
 
 let spec: GatewaySpec;
@@ -111,11 +117,41 @@ function fromTemplate(template: Template): Enforced {
     integrationTimeoutMs: Number([...timeouts][0]),
     authorizerCacheTtlSeconds: only<{ AuthorizerResultTtlInSeconds: number }>('AWS::ApiGateway::Authorizer').AuthorizerResultTtlInSeconds,
     apiKeySource: only<{ ApiKeySourceType: string }>('AWS::ApiGateway::RestApi').ApiKeySourceType,
+    cors: corsOf(template),
+  };
+}
+
+/** The OPTIONS methods' mock answers (one, the same on every resource) and the gateway responses' origin header. */
+function corsOf(template: Template): Enforced['cors'] {
+  type Preflight = { Integration: { IntegrationResponses: { StatusCode: string; ResponseParameters: Record<string, string> }[] } };
+  const preflights = Object.values(template.findResources('AWS::ApiGateway::Method', { Properties: { HttpMethod: 'OPTIONS' } })).map((method) => {
+    const [answer] = (method as { Properties: Preflight }).Properties.Integration.IntegrationResponses;
+    const headers = Object.fromEntries(
+      Object.entries(answer.ResponseParameters).map(([name, value]) => [name.replace('method.response.header.', ''), value.replace(/^'(.*)'$/, '$1')]),
+    );
+    return JSON.stringify({ status: Number(answer.StatusCode), headers });
+  });
+  expect(new Set(preflights).size).toBe(1);
+  const origins = new Set(
+    Object.values(template.findResources('AWS::ApiGateway::GatewayResponse')).map(
+      (response) =>
+        (response as { Properties: { ResponseParameters: Record<string, string> } }).Properties.ResponseParameters[
+          'gatewayresponse.header.Access-Control-Allow-Origin'
+        ],
+    ),
+  );
+  expect(origins.size).toBe(1);
+  const [origin] = origins;
+  return {
+    resources: preflights.length,
+    preflight: JSON.parse(preflights[0]) as Enforced['cors']['preflight'],
+    ...(origin !== undefined && { errorOrigin: origin.replace(/^'(.*)'$/, '$1') }),
   };
 }
 
 /** A local gateway from the spec, on a clock the probe moves, with a fresh state (buckets, quotas, cache). */
 async function localGateway(): Promise<{
+  url: string;
   call: (tier: string, options?: { apiKeyHeader?: string; stage?: string }) => Promise<Line>;
   advance: (ms: number) => void;
 }> {
@@ -135,6 +171,7 @@ async function localGateway(): Promise<{
   const tokens = new Map<string, string>();
   const origin = new URL(gateway.apiUrl).origin;
   return {
+    url: gateway.apiUrl,
     advance: (ms) => {
       clock += ms;
     },
@@ -244,6 +281,40 @@ async function measure(): Promise<Enforced> {
     integrationTimeoutMs: timedOut.status === 504 ? timedOut.ms : Number.NaN,
     authorizerCacheTtlSeconds: ttl,
     apiKeySource,
+    cors: await measureCors(),
+  };
+}
+
+/** The local gateway's answers to a browser: a preflight on each resource, and a refusal's origin header. */
+async function measureCors(): Promise<Enforced['cors']> {
+  const started = await localGateway();
+  const origin = new URL(started.url).origin;
+  const answers = await Promise.all(
+    RESOURCES.map(async (resource) => {
+      const response = await fetch(`${origin}/${spec.stageName}${resource}`, {
+        method: 'OPTIONS',
+        headers: { origin: ORIGIN, 'access-control-request-method': 'POST' },
+      });
+      await response.arrayBuffer();
+      const headers = Object.fromEntries(
+        ['Access-Control-Allow-Headers', 'Access-Control-Allow-Origin', 'Vary', 'Access-Control-Allow-Methods', 'Access-Control-Max-Age'].flatMap((name) => {
+          const value = response.headers.get(name);
+          return value === null ? [] : [[name, value]];
+        }),
+      );
+      return JSON.stringify({ status: response.status, headers });
+    }),
+  );
+  expect(new Set(answers).size).toBe(1);
+  // A request without a token: the gateway's own 401, with the origin header when one origin is allowed.
+  const refused = await fetch(`${origin}/${spec.stageName}/products`, { headers: { origin: ORIGIN } });
+  await refused.arrayBuffer();
+  expect(refused.status).toBe(401);
+  const errorOrigin = refused.headers.get('access-control-allow-origin');
+  return {
+    resources: answers.length,
+    preflight: JSON.parse(answers[0]) as Enforced['cors']['preflight'],
+    ...(errorOrigin !== null && { errorOrigin }),
   };
 }
 
@@ -258,6 +329,20 @@ it('renders the config as the spec says: the template holds every non-default se
     integrationTimeoutMs: 300,
     authorizerCacheTtlSeconds: 60,
     apiKeySource: 'AUTHORIZER',
+    cors: {
+      resources: RESOURCES.length,
+      preflight: {
+        status: 204,
+        headers: {
+          'Access-Control-Allow-Headers': 'Content-Type,Authorization,X-Api-Key,Idempotency-Key',
+          'Access-Control-Allow-Origin': ORIGIN,
+          Vary: 'Origin',
+          'Access-Control-Allow-Methods': 'GET,POST,PUT,PATCH,DELETE,HEAD',
+          'Access-Control-Max-Age': '600',
+        },
+      },
+      errorOrigin: ORIGIN,
+    },
   });
 });
 

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gatewaySpecOf, readGatehouseConfig, readGatehouseConfigFile } from '../../lib/config';
-import { DEFAULT_TIERS, GATEWAY_DEFAULTS, GatewaySpecError, resolveGatewaySpec } from '../../lib/routes/gateway-spec';
+import { corsErrorOrigin, corsPreflightHeaders, DEFAULT_TIERS, GATEWAY_DEFAULTS, GatewaySpecError, resolveGatewaySpec } from '../../lib/routes/gateway-spec';
 import type { GatewaySpecInput } from '../../lib/routes/gateway-spec';
 
 describe('resolveGatewaySpec', () => {
@@ -52,10 +52,35 @@ describe('resolveGatewaySpec', () => {
     ['a 30 s integration timeout', { integrationTimeoutMs: 30_000 }, /integrationTimeoutMs must be whole milliseconds from 50 to 29000, got 30000/],
     ['a 10 ms integration timeout', { integrationTimeoutMs: 10 }, /integrationTimeoutMs must be whole milliseconds from 50 to 29000, got 10/],
     ['an authorizer cache of two hours', { authorizerCacheTtlSeconds: 7200 }, /authorizerCacheTtlSeconds must be whole seconds from 0 to 3600, got 7200/],
+    ['CORS without an origin', { cors: { allowOrigins: [] } }, /cors must be \{ "allowOrigins": string\[\] \} with at least one origin/],
+    ['CORS mixing * with an origin', { cors: { allowOrigins: ['*', 'https://a.example.com'] } }, /cors.allowOrigins may hold "\*" only alone/],
+    ['a CORS max age of 0', { cors: { allowOrigins: ['https://a.example.com'], maxAgeSeconds: 0 } }, /cors.maxAgeSeconds must be whole seconds > 0, got 0/],
     ['a namespace of one label', { namespace: 'local' }, /namespace must be a DNS name such as "gatehouse.local", got "local"/],
   ])('refuses %s, naming the setting, the value and the rule', (_name, input, message) => {
     expect(() => resolveGatewaySpec(input)).toThrow(message);
     expect(() => resolveGatewaySpec(input)).toThrow(GatewaySpecError);
+  });
+});
+
+describe('CORS answers, as API Gateway gives them', () => {
+  const cors = { allowOrigins: ['https://a.example.com', 'https://b.example.com'] };
+
+  it("answers a preflight with the request's origin when it is allowed, else the first, varying by origin", () => {
+    expect(corsPreflightHeaders(cors, 'https://b.example.com')).toEqual({
+      'Access-Control-Allow-Headers': 'Content-Type,Authorization,X-Api-Key,Idempotency-Key',
+      'Access-Control-Allow-Origin': 'https://b.example.com',
+      Vary: 'Origin',
+      'Access-Control-Allow-Methods': 'GET,POST,PUT,PATCH,DELETE,HEAD',
+      'Access-Control-Max-Age': '3600',
+    });
+    expect(corsPreflightHeaders(cors, 'https://evil.example.com')['Access-Control-Allow-Origin']).toBe('https://a.example.com');
+    expect(corsPreflightHeaders({ allowOrigins: ['*'] }, undefined)).not.toHaveProperty('Vary');
+  });
+
+  it("puts the origin on the gateway's own answers only when there is one", () => {
+    expect(corsErrorOrigin(cors)).toBeUndefined();
+    expect(corsErrorOrigin({ allowOrigins: ['https://a.example.com'] })).toBe('https://a.example.com');
+    expect(corsErrorOrigin(undefined)).toBeUndefined();
   });
 });
 
