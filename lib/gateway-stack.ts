@@ -16,6 +16,7 @@ import { LISTENER_PRIORITIES, SERVICE_ENTRIES } from './gatehouse-services';
 import { GatehouseNetwork } from './network/gatehouse-network';
 import { ServiceRegistry } from './registry/service-registry';
 import { GATEHOUSE_ROUTES, SERVICES } from './routes/gatehouse-routes';
+import { serviceBudgetMs } from './routes/gateway-spec';
 import { SERVICE_ENV } from './runtime-env';
 import { Microservice } from './service/microservice';
 
@@ -75,9 +76,10 @@ export class GatewayStack extends Stack {
     });
     this.tables = new ServiceTables(this, 'Tables', { tables: [PRODUCTS_TABLE, ORDERS_TABLE] });
 
-    const service = (id: string, name: keyof typeof LISTENER_PRIORITIES) =>
+    const service = (id: string, name: keyof typeof LISTENER_PRIORITIES, environment: Record<string, string> = {}) =>
       new Microservice(this, id, {
         serviceName: name,
+        environment,
         entry: SERVICE_ENTRIES[name],
         cluster: this.cluster,
         registry: this.registry,
@@ -89,7 +91,8 @@ export class GatewayStack extends Stack {
         ...(serviceSettings.memoryLimitMiB !== undefined && { memoryLimitMiB: serviceSettings.memoryLimitMiB }),
       });
     this.productService = service('ProductService', SERVICES.product);
-    this.orderService = service('OrderService', SERVICES.order);
+    // The order service answers before the gateway gives up on it: its budget follows the integration timeout.
+    this.orderService = service('OrderService', SERVICES.order, { [SERVICE_ENV.requestDeadlineMs]: String(serviceBudgetMs(spec.integrationTimeoutMs)) });
     this.productService.useTable(SERVICE_ENV.productsTable, this.tables.table(PRODUCTS_TABLE.id), 'readWrite');
     this.orderService.useTable(SERVICE_ENV.ordersTable, this.tables.table(ORDERS_TABLE.id), 'readWrite', { indexes: [ORDERS_BY_CUSTOMER_INDEX] });
     this.orderService.useServiceDiscovery(this.productService, { serviceNameEnvVar: SERVICE_ENV.productServiceName });

@@ -24,7 +24,7 @@ import { ORDERS_TABLE, PRODUCTS_TABLE } from '../lib/data/tables';
 import type { AuthorizerSettings } from '../lib/config';
 import { GATEHOUSE_ROUTES, SERVICES } from '../lib/routes/gatehouse-routes';
 import type { GatewaySpec } from '../lib/routes/gateway-spec';
-import { GATEWAY_DEFAULTS, resolveGatewaySpec } from '../lib/routes/gateway-spec';
+import { GATEWAY_DEFAULTS, resolveGatewaySpec, serviceBudgetMs } from '../lib/routes/gateway-spec';
 import type { RouteSpec, RouteThrottle } from '../lib/routes/route-spec';
 import { SERVICE_ENV } from '../lib/runtime-env';
 import { SERVICE_ENTRIES } from '../lib/gatehouse-services';
@@ -328,6 +328,7 @@ export async function startLocalSystem(options: LocalSystemOptions): Promise<Loc
               [SERVICE_ENV.ordersTable]: ORDERS_TABLE.id,
               [SERVICE_ENV.discoveryNamespace]: namespace,
               [SERVICE_ENV.discoveryTtlMs]: '2000',
+              [SERVICE_ENV.requestDeadlineMs]: String(serviceBudgetMs(spec.integrationTimeoutMs)),
             }),
           ]),
         );

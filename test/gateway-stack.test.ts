@@ -204,6 +204,16 @@ describe('GatewayStack', () => {
 });
 
 describe('configuration', () => {
+  it("gives the order service a request budget that ends before the gateway's integration timeout: 8 s of the default 10 s, and following a configured one", () => {
+    const orderEnvironment = (config: unknown) => {
+      const template = Template.fromStack(synth(config).stack);
+      const orderTask = Object.entries(template.findResources('AWS::ECS::TaskDefinition')).find(([logicalId]) => logicalId.startsWith('OrderService'));
+      return (orderTask?.[1].Properties.ContainerDefinitions[0].Environment ?? []) as { Name: string; Value: unknown }[];
+    };
+    expect(orderEnvironment(CONFIG)).toContainEqual({ Name: 'REQUEST_DEADLINE_MS', Value: '8000' });
+    expect(orderEnvironment({ ...CONFIG, gateway: { integrationTimeoutMs: 20_000 } })).toContainEqual({ Name: 'REQUEST_DEADLINE_MS', Value: '16000' });
+  });
+
   it('gives each copy of the stack its own namespace, and the order service looks up and may discover in exactly that one', () => {
     const app = projectApp({ bundle: false });
     // Both copies in one app (one account and region), built before either is synthesized.

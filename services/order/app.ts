@@ -1,4 +1,5 @@
 /** The order service's HTTP API: the order routes of the route spec. */
+import { GATEWAY_DEFAULTS, serviceBudgetMs } from '../../lib/routes/gateway-spec';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { GATEHOUSE_ROUTES, SERVICES } from '../../lib/routes/gatehouse-routes';
 import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
@@ -15,8 +16,8 @@ import { placeOrder } from './place-order';
 /** Where the order service's discovery counts are served (inside the VPC; not a gateway route). */
 export const DISCOVERY_STATS_PATH = '/internal/discovery-stats';
 
-/** Default budget of a request: the gateway's integration timeout (10 s) less room to answer. */
-export const DEFAULT_REQUEST_DEADLINE_MS = 8_000;
+/** Default budget of a request: the default integration timeout (10 s) less room to answer, 8 s. */
+export const DEFAULT_REQUEST_DEADLINE_MS = serviceBudgetMs(GATEWAY_DEFAULTS.integrationTimeoutMs);
 
 /** What the order service needs. */
 export interface OrderAppDeps extends Omit<PlaceOrderDeps, 'warn'> {

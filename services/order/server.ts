@@ -13,11 +13,15 @@ import { DEFAULT_LEASE_MS } from './place-order';
 import { HttpProductReservations } from './product-client';
 import { ReservationSweeper } from './sweeper';
 
+/** How much longer than the request's budget the default lease is. */
+const LEASE_MARGIN_MS = 5_000;
+
 const env = process.env;
 const ordersTable = requiredEnv(env, SERVICE_ENV.ordersTable);
 const options = runOptionsFromEnv(env, SERVICES.order);
 const requestDeadlineMs = integerEnv(env, SERVICE_ENV.requestDeadlineMs, DEFAULT_REQUEST_DEADLINE_MS, { min: 100, max: 28_000 });
-const leaseMs = integerEnv(env, SERVICE_ENV.orderLeaseMs, DEFAULT_LEASE_MS, { min: 200, max: 600_000 });
+// The lease outlives the request's budget, whatever the gateway's timeout made that budget.
+const leaseMs = integerEnv(env, SERVICE_ENV.orderLeaseMs, Math.max(DEFAULT_LEASE_MS, requestDeadlineMs + LEASE_MARGIN_MS), { min: 200, max: 600_000 });
 if (leaseMs <= requestDeadlineMs)
   throw new Error(
     `environment variable ${SERVICE_ENV.orderLeaseMs} (${leaseMs}) must be longer than ${SERVICE_ENV.requestDeadlineMs} (${requestDeadlineMs}), so that a live request never loses its lease`,

@@ -3,7 +3,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { gatewaySpecOf, readGatehouseConfig, readGatehouseConfigFile } from '../../lib/config';
-import { corsErrorOrigin, corsPreflightHeaders, DEFAULT_TIERS, GATEWAY_DEFAULTS, GatewaySpecError, resolveGatewaySpec } from '../../lib/routes/gateway-spec';
+import {
+  corsErrorOrigin,
+  corsPreflightHeaders,
+  DEFAULT_TIERS,
+  GATEWAY_DEFAULTS,
+  GatewaySpecError,
+  resolveGatewaySpec,
+  serviceBudgetMs,
+} from '../../lib/routes/gateway-spec';
 import type { GatewaySpecInput } from '../../lib/routes/gateway-spec';
 
 describe('resolveGatewaySpec', () => {
@@ -161,5 +169,14 @@ describe('the config reader both the app and npm start use', () => {
     expect(() => readGatehouseConfig({ authorizer: { resultsCacheTtlSeconds: 4000 } })).toThrow(
       /context "gatehouse": authorizer.resultsCacheTtlSeconds must be whole seconds from 0 to 3600, got 4000/,
     );
+  });
+});
+
+describe('serviceBudgetMs', () => {
+  it('leaves a fifth of the integration timeout (at least 500 ms) for the answer, and never goes under 100 ms', () => {
+    expect(serviceBudgetMs(GATEWAY_DEFAULTS.integrationTimeoutMs)).toBe(8_000);
+    expect(serviceBudgetMs(29_000)).toBe(23_200);
+    expect(serviceBudgetMs(2_000)).toBe(1_500);
+    expect(serviceBudgetMs(300)).toBe(100);
   });
 });
