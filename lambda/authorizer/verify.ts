@@ -129,7 +129,13 @@ export class JwtVerifier {
         trusted.issuer,
         {
           trusted,
-          keys: new RemoteKeySet(new URL(trusted.jwksUri), config.jwks, Date.now, (kids) => this.verified.dropKeys(trusted.issuer, kids)),
+          // The keys age on the same clock as the tokens, so that a test can move both.
+          keys: new RemoteKeySet(
+            new URL(trusted.jwksUri),
+            config.jwks,
+            () => this.clock().getTime(),
+            (kids) => this.verified.dropKeys(trusted.issuer, kids),
+          ),
           checks: {
             issuer: trusted.issuer,
             // Cognito access tokens have no aud: their client_id is checked after jwtVerify instead.

@@ -25,10 +25,13 @@ beforeEach(() => {
   issuer.fetches = 0;
 });
 
-function freshAuthorizer(jwks: Partial<AuthorizerConfig['jwks']> = {}): { handler: AuthorizerHandler; logger: MemoryLogger } {
+/** An authorizer on a clock the test moves (`advance`), so that cache ages and cooldowns pass without waiting. */
+function freshAuthorizer(jwks: Partial<AuthorizerConfig['jwks']> = {}): { handler: AuthorizerHandler; logger: MemoryLogger; advance: (ms: number) => void } {
   const logger = new MemoryLogger();
   const config = testConfig([issuer]);
-  return { handler: createAuthorizerHandler({ ...config, jwks: { ...config.jwks, timeoutMs: 300, ...jwks } }, { logger }), logger };
+  let nowMs = Date.now();
+  const handler = createAuthorizerHandler({ ...config, jwks: { ...config.jwks, timeoutMs: 300, ...jwks } }, { logger, clock: () => new Date(nowMs) });
+  return { handler, logger, advance: (ms) => void (nowMs += ms) };
 }
 
 describe.each<JwksMode>(['down', 'slow', 'not-json', 'html', 'redirect', 'error-500'])('a JWKS endpoint that is %s', (mode) => {
@@ -53,14 +56,15 @@ it('a redirect is never followed to the address it names', async () => {
 });
 
 it('an endpoint that goes down after the keys are cached keeps serving the cached keys until they age out', async () => {
-  const { handler } = freshAuthorizer({ cacheMaxAgeMs: 1_000 });
+  const { handler, advance } = freshAuthorizer({ cacheMaxAgeMs: 1_000 });
   const token = await issuer.sign();
   await handler(requestEvent(`Bearer ${token}`));
   issuer.mode = 'error-500';
 
+  advance(900);
   await expect(handler(requestEvent(`Bearer ${token}`))).resolves.toMatchObject({ principalId: 'alice' });
 
-  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  advance(200);
   await expect(handler(requestEvent(`Bearer ${token}`))).rejects.toThrow(JWKS_FAILURE);
 });
 
@@ -79,9 +83,9 @@ it('a flood of unknown kids fetches the JWKS at most once per cooldown', async (
 });
 
 it('after the cooldown, an unknown kid fetches once more (a key rotated in is picked up), concurrent ones share the fetch', async () => {
-  const { handler } = freshAuthorizer({ cooldownMs: 200 });
+  const { handler, advance } = freshAuthorizer({ cooldownMs: 200 });
   await handler(requestEvent(`Bearer ${await issuer.sign()}`));
-  await new Promise((resolve) => setTimeout(resolve, 250));
+  advance(250);
 
   // The issuer rotates in a new key: tokens with its kid verify after one refetch.
   const rotated = { ...attacker.key(), kid: 'rotated-1', publicJwk: { ...attacker.key().publicJwk, kid: 'rotated-1' } };
