@@ -108,6 +108,7 @@ describe('the tarball', () => {
       expect.arrayContaining([
         'package.json',
         'README.md',
+        'LICENSE',
         'API.md',
         'dist/lib/index.js',
         'dist/lib/index.d.ts',
