@@ -236,12 +236,20 @@ export function toJsonSchema2020(schema: JsonSchema | Readonly<Record<string, un
 }
 
 function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean): Record<string, OpenApiValue> {
-  const parameters = pathParameterNames(route.path).map((name) => ({
+  const pathParameters = pathParameterNames(route.path).map((name) => ({
     name,
     in: 'path',
     required: true,
     schema: { type: 'string', minLength: 1 },
   }));
+  const headerParameters = (route.headers ?? []).map((header) => ({
+    name: header.name,
+    in: 'header',
+    required: header.required,
+    description: header.description,
+    schema: header.schema === undefined ? { type: 'string' } : toJsonSchema2020(header.schema),
+  }));
+  const parameters = [...pathParameters, ...headerParameters];
   const hasBody = route.requestSchema !== undefined;
   // Read by presence, so that route specs with and without a ceiling field render alike.
   const ceiling = 'ceiling' in route ? (route.ceiling as RouteThrottle | undefined) : undefined;
@@ -257,7 +265,7 @@ function operation(route: RouteSpec, operationId: string, apiKeyHeader: boolean)
     },
   };
   for (const [status, name, , when] of ERROR_RESPONSES) {
-    if (when === 'always' || (when === 'body' && hasBody) || (when === 'parameters' && parameters.length > 0))
+    if (when === 'always' || (when === 'body' && hasBody) || (when === 'parameters' && pathParameters.length > 0))
       responses[status] = { $ref: `#/components/responses/${name}` };
   }
   responses.default = { description: 'Any other error', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } } };

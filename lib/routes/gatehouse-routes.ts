@@ -4,7 +4,8 @@
  * The gateway, the authorizer's scope table, the services' validation and the local gateway all read
  * these objects; nothing here is typed a second time elsewhere. Pure data: no aws-cdk-lib imports.
  */
-import type { JsonSchema, RouteSpec } from './route-spec';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from './headers';
+import type { JsonSchema, RouteHeader, RouteSpec } from './route-spec';
 
 /** Service names, as registered in Cloud Map and used by the route spec. */
 export const SERVICES = {
@@ -27,6 +28,16 @@ export const SCOPES = {
 } as const;
 
 const DRAFT_04 = 'http://json-schema.org/draft-04/schema#';
+
+/** The Idempotency-Key of a POST: a retry with the same key answers with the first result. */
+function idempotencyKeyHeader(required: boolean): RouteHeader {
+  return {
+    name: IDEMPOTENCY_KEY_HEADER,
+    required,
+    description: 'A key of your choosing for this request; a retry with the same key and body answers with the first result instead of doing it again',
+    schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
+  };
+}
 
 /** Money in integer minor units (cents) and an ISO 4217 currency code. */
 const moneySchema: JsonSchema = {
@@ -102,6 +113,7 @@ export const GATEHOUSE_ROUTES: readonly RouteSpec[] = [
     service: SERVICES.product,
     scopes: [SCOPES.productsWrite],
     requestSchema: createProductSchema,
+    headers: [idempotencyKeyHeader(false)],
     summary: 'Create a product',
   },
   {
@@ -125,6 +137,7 @@ export const GATEHOUSE_ROUTES: readonly RouteSpec[] = [
     // checkouts from starving the order service's reads.
     throttle: { rateLimit: 50, burstLimit: 100 },
     ceiling: { rateLimit: 200, burstLimit: 400 },
-    summary: 'Place an order (send an Idempotency-Key header)',
+    headers: [idempotencyKeyHeader(true)],
+    summary: 'Place an order',
   },
 ];

@@ -22,6 +22,9 @@ export const GATEWAY_HEADERS = {
 /** Makes a POST safe to retry (IETF draft-ietf-httpapi-idempotency-key-header). */
 export const IDEMPOTENCY_KEY_HEADER = 'idempotency-key';
 
+/** What an Idempotency-Key may be: 1 to 255 visible ASCII characters (a JSON Schema `pattern`, and the services' check). */
+export const IDEMPOTENCY_KEY_PATTERN = '^[\\x21-\\x7E]{1,255}$';
+
 /** Set on a response that replays the result of an earlier request with the same idempotency key. */
 export const IDEMPOTENT_REPLAYED_HEADER = 'idempotent-replayed';
 

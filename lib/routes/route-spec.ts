@@ -76,11 +76,33 @@ export interface RouteSpec {
    */
   readonly ceiling?: RouteThrottle;
   /**
+   * Request headers the route's service reads, beyond the gateway's own (the token, the API key): the
+   * OpenAPI document lists them, so that a generated client sends them. The gateway passes every
+   * header through; the service checks its own.
+   * @default - none
+   */
+  readonly headers?: readonly RouteHeader[];
+  /**
    * One line about the route, for docs and API Gateway.
    * @default - none
    */
   readonly summary?: string;
 }
+
+/** A request header a route's service reads. */
+export interface RouteHeader {
+  /** Its name, lower-case (HTTP header names are case-insensitive; Node hands them over lower-cased). */
+  readonly name: string;
+  /** Whether the service refuses a request without it. */
+  readonly required: boolean;
+  /** What it is for, for the docs. */
+  readonly description: string;
+  /** The JSON Schema of its value. @default - any string */
+  readonly schema?: JsonSchema;
+}
+
+// RFC 9110 section 5.1: field-name = token; lower-case here, as Node hands header names over.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 // RFC 6749 section 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
@@ -174,6 +196,14 @@ function validateRoute(route: RouteSpec): void {
     if (!(Number.isInteger(burstLimit) && burstLimit >= 0)) {
       throw new Error(`${name}: ${field}.burstLimit must be a whole number of requests >= 0, got ${String(burstLimit)}`);
     }
+  }
+  const headerNames = new Set<string>();
+  for (const header of route.headers ?? []) {
+    if (typeof header.name !== 'string' || !HEADER_NAME.test(header.name)) {
+      throw new Error(`${name}: header name must be a lower-case HTTP field name (RFC 9110, section 5.1), got ${JSON.stringify(header.name)}`);
+    }
+    if (headerNames.has(header.name)) throw new Error(`${name}: header ${header.name} is listed twice`);
+    headerNames.add(header.name);
   }
   if (
     route.throttle !== undefined &&

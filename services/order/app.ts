@@ -2,7 +2,7 @@
 import { GATEWAY_DEFAULTS, serviceBudgetMs } from '../../lib/routes/gateway-spec';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { GATEHOUSE_ROUTES, SERVICES } from '../../lib/routes/gatehouse-routes';
-import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
 import { ServiceError } from '../common/errors';
 import { Deadline, withDeadline } from '../common/deadline';
 import type { ItemQuantity } from '../common/items';
@@ -18,6 +18,8 @@ export const DISCOVERY_STATS_PATH = '/internal/discovery-stats';
 
 /** Default budget of a request: the default integration timeout (10 s) less room to answer, 8 s. */
 export const DEFAULT_REQUEST_DEADLINE_MS = serviceBudgetMs(GATEWAY_DEFAULTS.integrationTimeoutMs);
+
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
 
 /** What the order service needs. */
 export interface OrderAppDeps extends Omit<PlaceOrderDeps, 'warn'> {
@@ -48,7 +50,7 @@ export function createOrderApp(deps: OrderAppDeps): FastifyInstance {
   serveRoutes(app, SERVICES.order, GATEHOUSE_ROUTES, {
     'POST /orders': async ({ request, reply, caller }) => {
       const key = request.headers[IDEMPOTENCY_KEY_HEADER];
-      if (typeof key !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(key)) {
+      if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key)) {
         throw new ServiceError(
           'MISSING_IDEMPOTENCY_KEY',
           `send an ${IDEMPOTENCY_KEY_HEADER} header (1 to 255 visible ASCII characters) so that the order can be retried safely`,

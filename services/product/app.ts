@@ -3,7 +3,7 @@
  * reservation API that only the order service calls (it is not a gateway route).
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN, IDEMPOTENT_REPLAYED_HEADER } from '../../lib/routes/headers';
 import { GATEHOUSE_ROUTES, orderItemsSchema, SERVICES } from '../../lib/routes/gatehouse-routes';
 import type { JsonSchema } from '../../lib/routes/route-spec';
 import { ServiceError } from '../common/errors';
@@ -137,11 +137,13 @@ function pathParam(request: FastifyRequest, name: string): string {
   return value;
 }
 
+const IDEMPOTENCY_KEY = new RegExp(IDEMPOTENCY_KEY_PATTERN);
+
 /** The optional Idempotency-Key of a create: 1 to 255 visible ASCII characters. */
 export function idempotencyKey(request: FastifyRequest): string | undefined {
   const value = request.headers[IDEMPOTENCY_KEY_HEADER];
   if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^[\x21-\x7E]{1,255}$/.test(value)) {
+  if (typeof value !== 'string' || !IDEMPOTENCY_KEY.test(value)) {
     throw new ServiceError('VALIDATION_FAILED', `the ${IDEMPOTENCY_KEY_HEADER} header must be 1 to 255 visible ASCII characters`);
   }
   return value;

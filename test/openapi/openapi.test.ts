@@ -20,6 +20,7 @@ import {
 } from '../../lib/openapi/openapi';
 import type { OpenApiDocument } from '../../lib/openapi/openapi';
 import { GATEHOUSE_ROUTES, createOrderSchema, createProductSchema } from '../../lib/routes/gatehouse-routes';
+import { IDEMPOTENCY_KEY_HEADER, IDEMPOTENCY_KEY_PATTERN } from '../../lib/routes/headers';
 import type { RouteSpec } from '../../lib/routes/route-spec';
 import { routeKey } from '../../lib/routes/route-spec';
 import { ServiceError } from '../../services/common/errors';
@@ -94,6 +95,25 @@ describe('the OpenAPI document of the route spec', () => {
       content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorBody' } } },
     });
     expect(schemas.ErrorBody).toEqual(ERROR_BODY_SCHEMA);
+  });
+
+  it('lists the Idempotency-Key header: required to place an order, optional to create a product, with the rule the services check', () => {
+    const headerOf = (key: string) =>
+      ((operationOf(GATEHOUSE_ROUTES.find((route) => routeKey(route) === key)!).parameters ?? []) as Json[]).filter((parameter) => parameter.in === 'header');
+    expect(headerOf('POST /orders')).toEqual([
+      {
+        name: IDEMPOTENCY_KEY_HEADER,
+        in: 'header',
+        required: true,
+        description: expect.stringContaining('retry'),
+        schema: { type: 'string', pattern: IDEMPOTENCY_KEY_PATTERN },
+      },
+    ]);
+    expect(headerOf('POST /products')).toEqual([expect.objectContaining({ name: IDEMPOTENCY_KEY_HEADER, required: false })]);
+    expect(headerOf('GET /orders')).toEqual([]);
+    const accepts = new Ajv2020({ strict: true }).compile(headerOf('POST /orders')[0].schema as Json);
+    expect(['first-order', 'x'.repeat(255)].map((key) => accepts(key))).toEqual([true, true]);
+    expect(['', 'has space', 'x'.repeat(256), 'é'].map((key) => accepts(key))).toEqual([false, false, false, false]);
   });
 
   it('carries each route throttle and ceiling as extensions, and none where the route has none', () => {

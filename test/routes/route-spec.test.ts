@@ -66,6 +66,28 @@ describe('validateRoutes rejects', () => {
       /throttle.burstLimit must be a whole number of requests >= 0, got undefined/,
     ],
     ['a duplicate route', [route(), route({ service: 'other' })], /GET \/things duplicates GET \/things/],
+    [
+      'an upper-case header name',
+      [route({ headers: [{ name: 'Idempotency-Key', required: true, description: 'x' }] })],
+      /header name must be a lower-case HTTP field name \(RFC 9110, section 5.1\), got "Idempotency-Key"/,
+    ],
+    [
+      'a header name with a space',
+      [route({ headers: [{ name: 'a b', required: false, description: 'x' }] })],
+      /header name must be a lower-case HTTP field name/,
+    ],
+    [
+      'a header listed twice',
+      [
+        route({
+          headers: [
+            { name: 'x-a', required: false, description: 'x' },
+            { name: 'x-a', required: true, description: 'y' },
+          ],
+        }),
+      ],
+      /GET \/things: header x-a is listed twice/,
+    ],
     ['a duplicate under another parameter name', [route({ path: '/a/{id}' }), route({ path: '/a/{key}' })], /GET \/a\/\{key\} duplicates GET \/a\/\{id\}/],
     [
       'sibling parameters with different names',
