@@ -14,7 +14,8 @@ import { API_KEY_HEADER, LocalGateway, MAX_BODY_BYTES, UPSTREAM_FAILURE_STATUS }
 import type { LocalGatewayOptions, LocalTier } from '../../local/gateway';
 import { MemoryLogger, testConfig } from '../support/authorizer';
 import { TestIssuer } from '../support/test-issuer';
-import { ECHO_STATUS_HEADER, EchoUpstream, refusingUrl } from './upstreams';
+import { refusingUrl } from '../support/refusing';
+import { ECHO_STATUS_HEADER, EchoUpstream } from './upstreams';
 import type { Received } from './upstreams';
 
 const T0 = Date.UTC(2030, 0, 15, 12);

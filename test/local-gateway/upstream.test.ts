@@ -7,7 +7,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Upstreams } from '../../local/gateway/upstream';
 import type { UpstreamOutcome, UpstreamRequest } from '../../local/gateway/upstream';
-import { refusingUrl } from './upstreams';
+import { refusingUrl } from '../support/refusing';
 
 /** A service whose answer each test decides; it records what reached it. */
 class Service {

@@ -19,6 +19,7 @@ import { AWS_JSON_CONTENT_TYPE, HealthChecker, LocalRegistry, MAX_REQUEST_BYTES,
 import { RegistryState } from '../../local/registry/state';
 import { createServiceDiscoveryClient } from '../../services/common/lifecycle';
 import { describeRegistryContract } from './registry-contract';
+import { refusingUrl } from '../support/refusing';
 
 const NAMESPACE = 'gatehouse.local';
 const REGION = 'us-east-1';
@@ -447,10 +448,7 @@ describe('health checks (what ECS tells Cloud Map about its tasks)', () => {
     // not fail the live one twice in a row), an instance that answers /health and one whose process is gone
     const live = createServer((incoming, response) => response.writeHead(incoming.url === '/health' ? 200 : 404).end());
     await new Promise<void>((resolve) => live.listen(0, '127.0.0.1', resolve));
-    const gone = createServer();
-    await new Promise<void>((resolve) => gone.listen(0, '127.0.0.1', resolve));
-    const gonePort = (gone.address() as AddressInfo).port;
-    await new Promise((resolve) => gone.close(resolve));
+    const gonePort = Number(new URL(await refusingUrl()).port);
     let registry: LocalRegistry | undefined;
     let client: ServiceDiscoveryClient | undefined;
     try {
