@@ -4,8 +4,9 @@
  * It must never hang, since a hung run blocks every change from landing:
  * - every test and hook has a deadline (`testTimeout`, sized for a loaded two-core machine; hooks that
  *   bundle or start processes set a longer one of their own);
- * - a file that leaves a handle open fails, naming what it left (test/support/leak-guard-environment.ts);
- * - so, leaks being failures already, `forceExit` makes sure the run itself ends once its results are in.
+ * - a file that leaves a handle open fails, naming what it left (test/support/leak-guard-environment.ts),
+ *   so a leak is found and closed where it is made rather than hidden by forcing the run to exit;
+ * - `.ci/run` bounds the whole run with `timeout` and fails on a worker jest had to force-exit.
  * @type {import('jest').Config}
  */
 module.exports = {
@@ -19,5 +20,4 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   testTimeout: 30_000,
-  forceExit: true,
 };

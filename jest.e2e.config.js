@@ -3,13 +3,12 @@
  * <file>`); the same suite runs in `npm test` against `npm start`.
  * @type {import('jest').Config}
  */
-const { testEnvironment, transform, transformIgnorePatterns, forceExit } = require('./jest.config.js');
+const { testEnvironment, transform, transformIgnorePatterns } = require('./jest.config.js');
 
 module.exports = {
   testEnvironment,
   transform,
   transformIgnorePatterns,
-  forceExit,
   roots: ['<rootDir>/test/e2e'],
   testMatch: ['**/*.e2e.ts'],
   testTimeout: 30_000,
