@@ -4,7 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import type { AuthorizerConfig } from '../../lib/auth/authorizer-contract';
 import { AUTHORIZER_DEFAULTS, buildScopeTable } from '../../lib/auth/authorizer-contract';
+import type { AuthorizerHandler } from '../../lambda/authorizer/handler';
 import { createAuthorizerHandler } from '../../lambda/authorizer/handler';
 import { GATEHOUSE_ROUTES } from '../../lib/routes/gatehouse-routes';
 import {
@@ -47,16 +49,7 @@ it('keeps one private key, readable by its owner only', async () => {
 it('npm run token prints only a token, which the authorizer accepts with its sub and scopes', async () => {
   const { stdout } = await token('--sub', 'bob', '--scope', 'orders:read orders:write', '--ttl', '120');
   expect(stdout).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+\n$/);
-  const handler = createAuthorizerHandler(
-    {
-      issuers: [{ issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: issuer.jwksUri }],
-      algorithms: AUTHORIZER_DEFAULTS.algorithms,
-      clockToleranceSeconds: 0,
-      scopeTable: buildScopeTable(GATEHOUSE_ROUTES),
-      jwks: AUTHORIZER_DEFAULTS.jwks,
-    },
-    { logger: new MemoryLogger() },
-  );
+  const handler = devAuthorizer([{ issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: issuer.jwksUri }]);
   const result = await handler(requestEvent(`Bearer ${stdout.trim()}`));
   expect(result).toMatchObject({ principalId: 'bob', context: { scopes: 'orders:read orders:write' } });
   const payload = JSON.parse(Buffer.from(stdout.split('.')[1], 'base64url').toString()) as { exp: number; iat: number };
@@ -74,16 +67,7 @@ it('npm run token -- --cognito prints a Cognito-shaped access token, which the a
     scope: 'gatehouse/orders:read',
   });
   expect(payload).not.toHaveProperty('aud');
-  const handler = createAuthorizerHandler(
-    {
-      issuers: [{ issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: issuer.jwksUri }, devCognitoIssuer(issuer.jwksUri)],
-      algorithms: AUTHORIZER_DEFAULTS.algorithms,
-      clockToleranceSeconds: 0,
-      scopeTable: buildScopeTable(GATEHOUSE_ROUTES),
-      jwks: AUTHORIZER_DEFAULTS.jwks,
-    },
-    { logger: new MemoryLogger() },
-  );
+  const handler = devAuthorizer([{ issuer: DEV_ISSUER, audience: [DEV_AUDIENCE], jwksUri: issuer.jwksUri }, devCognitoIssuer(issuer.jwksUri)]);
   const result = await handler(requestEvent(`Bearer ${stdout.trim()}`));
   expect(result).toMatchObject({ principalId: `${DEV_COGNITO_ISSUER}#machine-1`, context: { scopes: 'orders:read', clientId: DEV_COGNITO_CLIENT_ID } });
 }, 20_000);
@@ -92,3 +76,17 @@ it('refuses a bad --ttl and an unknown flag with a message and exit code 2', asy
   await expect(token('--ttl', 'soon')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/ttl must be whole seconds/) });
   await expect(token('--colour', 'red')).rejects.toMatchObject({ code: 2, stderr: expect.stringMatching(/Unknown option '--colour'/) });
 }, 20_000);
+
+/** The authorizer as `npm start` runs it, trusting `issuers`, with no clock leeway. */
+function devAuthorizer(issuers: AuthorizerConfig['issuers']): AuthorizerHandler {
+  return createAuthorizerHandler(
+    {
+      issuers,
+      algorithms: AUTHORIZER_DEFAULTS.algorithms,
+      clockToleranceSeconds: 0,
+      scopeTable: buildScopeTable(GATEHOUSE_ROUTES),
+      jwks: AUTHORIZER_DEFAULTS.jwks,
+    },
+    { logger: new MemoryLogger() },
+  );
+}
