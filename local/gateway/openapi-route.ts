@@ -28,9 +28,10 @@ export class OpenApiRoute {
 
   /** Answers a GET or HEAD of the document's path and says so; leaves every other request alone. */
   serve(request: IncomingMessage, response: ServerResponse): boolean {
+    // Every request passes here first: the cheap test turns nearly all of them away before any slicing.
     const url = request.url ?? '/';
-    const queryAt = url.indexOf('?');
-    if ((queryAt < 0 ? url : url.slice(0, queryAt)) !== this.path || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
+    if (!url.startsWith(this.path) || (request.method !== 'GET' && request.method !== 'HEAD')) return false;
+    if (url.length > this.path.length && url[this.path.length] !== '?') return false;
     response.writeHead(200, {
       'content-type': 'application/json',
       'content-length': this.body.length,
